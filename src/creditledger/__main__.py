@@ -1,0 +1,5 @@
+"""``python -m creditledger``: the same as the ``creditledger`` command."""
+
+from creditledger.cli import main
+
+main()

@@ -1,0 +1,169 @@
+"""The ``creditledger`` command: a thin shell over the library's public functions.
+
+Exit codes follow the auditor's convention: 0 intact / done, 1 the ledger is tampered,
+2 unusable input (no such file, not a ledger, a key that cannot be read), with one clear line
+on standard error and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.errors import CreditLedgerError, UnusableLedgerError
+from creditledger.head import SignedHead
+from creditledger.verify import TamperedLedgerError, VerifyReport, verify_ledger
+
+app = typer.Typer(
+    name="creditledger",
+    help="A signed, hash-linked credit bank (学分银行) ledger: demo, verify, head.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+PASSPHRASE_ENV = "CREDITLEDGER_PASSPHRASE"
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _passphrase(env_name: str) -> bytes:
+    value = os.environ.get(env_name)
+    if value is None:
+        if sys.stdin.isatty():
+            value = typer.prompt("passphrase of the key", hide_input=True)
+        else:
+            _fail(f"no passphrase: set the environment variable {env_name}")
+    return value.encode("utf-8")
+
+
+def _load_root_key(root_key: Path | None) -> PublicKey | None:
+    return PublicKey.from_file(root_key) if root_key is not None else None
+
+
+@app.command()
+def verify(
+    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    against: Annotated[
+        Path | None, typer.Option("--against", help="A signed head file the ledger must extend.")
+    ] = None,
+    root_key: Annotated[
+        Path | None,
+        typer.Option("--root-key", help="Pin the root public key (PEM, base64 or hex file)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Verify every hash, link and signature of a ledger (exit 0 intact, 1 tampered, 2 unusable)."""
+    try:
+        pinned = _load_root_key(root_key)
+        head = SignedHead.load(against) if against is not None else None
+        report = _verify_with_progress(ledger, pinned, head, show=not as_json)
+    except TamperedLedgerError as e:
+        _print_report(e.report, as_json)
+        raise typer.Exit(1) from None
+    except CreditLedgerError as e:
+        _fail(str(e))
+    _print_report(report, as_json)
+
+
+def _verify_with_progress(
+    ledger: Path, pinned: PublicKey | None, head: SignedHead | None, *, show: bool
+) -> VerifyReport:
+    if not (show and err.is_terminal):
+        return verify_ledger(ledger, root_key=pinned, against=head)
+    columns = (TextColumn("verifying"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("verify", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return verify_ledger(ledger, root_key=pinned, against=head, progress=progress)
+
+
+def _print_report(report: VerifyReport, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), default=str, ensure_ascii=False, indent=2))
+        return
+    pinned = "pinned" if report.root_key_pinned else "taken from the genesis event"
+    if report.fault is None:
+        head = f", extends the signed head of {report.head_size} events" if report.head_size else ""
+        out.print(
+            f"[bold green]intact[/]: {report.events} events in {report.commits} signed commits, "
+            f"{report.aggregates} aggregates, {report.keys} keys{head}; "
+            f"last hash {report.last_hash}; root key {report.root_key_id} ({pinned})",
+            highlight=False,
+        )
+        return
+    f = report.fault
+    aggregate = f" aggregate {f.aggregate}" if f.aggregate else ""
+    commit = f" commit {f.commit}" if f.commit is not None else ""
+    out.print(
+        f"[bold red]TAMPERED[/]: first bad position {f.position}{aggregate}{commit}: "
+        f"{f.kind.value}: {f.detail}",
+        highlight=False,
+    )
+
+
+@app.command()
+def head(
+    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    key: Annotated[Path, typer.Option("--key", help="The root key (encrypted PKCS#8 PEM).")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the head here, not to stdout.")
+    ] = None,
+    passphrase_env: Annotated[
+        str, typer.Option(help="Environment variable holding the key's passphrase.")
+    ] = PASSPHRASE_ENV,
+) -> None:
+    """Print the ledger's head (size and last hash), signed by the root key."""
+    from creditledger.verify import sign_head
+
+    try:
+        root_key = SigningKey.load(key, _passphrase(passphrase_env))
+        signed = sign_head(ledger, root_key)
+    except CreditLedgerError as e:
+        _fail(str(e))
+    if output is None:
+        sys.stdout.buffer.write(signed.to_json())
+    else:
+        output.write_bytes(signed.to_json())
+        err.print(f"signed head of {signed.size} events written to {output}", highlight=False)
+
+
+@app.command()
+def demo(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Where to write the new ledger (default: a new file in this folder)."),
+    ] = None,
+) -> None:
+    """Play the credit bank scenario of the seed documents into a new ledger, then verify it."""
+    from creditledger.demo import run_demo
+
+    try:
+        run_demo(path, out)
+    except CreditLedgerError as e:
+        _fail(str(e))
+
+
+def main() -> None:
+    """Entry point of the ``creditledger`` command."""
+    try:
+        app()
+    except UnusableLedgerError as e:  # pragma: no cover - commands catch their own errors
+        _fail(str(e))

@@ -1,0 +1,298 @@
+"""``creditledger demo``: a credit-bank scenario from the seed documents, into a new ledger.
+
+Two colleges of the seeds — Liaoning Petrochemical College (辽宁石化职业技术学院, seed 001) and
+Guangzhou City Polytechnic (广州城市职业学院, seed 003) — join a credit bank. The eight 1+X
+certificates of seed 003's annex are registered by their (placeholder) training & evaluation
+organisations; the colleges define programmes and courses, map certificate levels onto core
+courses (课证融合), and recognise their students' course exams and joint course + certificate
+assessments (一考双证). A member of society (社会成员) brings a training record. One result is
+revoked after an upheld appeal. The demo prints each learner's credits per category and ends by
+verifying the whole chain.
+
+Every key is written beside the ledger as an encrypted PKCS#8 PEM file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from creditledger.bank import CreditBank
+from creditledger.crypto.keys import SigningKey
+from creditledger.domain import (
+    AchievementKind,
+    Category,
+    CertificationMethod,
+    Evidence,
+    InstitutionKind,
+    LearnerType,
+    PersonalData,
+    RevocationReason,
+    RuleRef,
+    load_seed003_catalog,
+)
+from creditledger.verify import VerifyReport, verify_ledger
+
+DEMO_PASSPHRASE = "creditledger-demo"
+PASSPHRASE_ENV = "CREDITLEDGER_PASSPHRASE"
+TODAY = date(2022, 7, 15)
+
+GZCC = "GZCC"  # 广州城市职业学院 (seed 003)
+LNPC = "LNPC"  # 辽宁石化职业技术学院 (seed 001)
+TRAINER = "GZ-VTC"  # a vocational training centre for members of society
+
+
+@dataclass
+class DemoResult:
+    """What the demo wrote: the ledger, its keys, the learners, and the final verification."""
+
+    ledger_path: Path
+    keys_dir: Path
+    learners: list[str] = field(default_factory=list)
+    report: VerifyReport | None = None
+
+
+def default_ledger_path(folder: Path) -> Path:
+    """``creditledger-demo.ledger`` in ``folder``, or the first free ``-N`` variant."""
+    for n in _counter():
+        name = "creditledger-demo.ledger" if n == 1 else f"creditledger-demo-{n}.ledger"
+        candidate = folder / name
+        if not candidate.exists() and not _keys_dir(candidate).exists():
+            return candidate
+    raise AssertionError("unreachable")
+
+
+def _counter() -> Iterator[int]:
+    n = 1
+    while True:
+        yield n
+        n += 1
+
+
+def _keys_dir(ledger_path: Path) -> Path:
+    return ledger_path.with_name(ledger_path.stem + "-keys")
+
+
+class _Keys:
+    """Generates each principal's key and writes it, encrypted, beside the ledger."""
+
+    def __init__(self, folder: Path, passphrase: bytes) -> None:
+        self.folder = folder
+        self.passphrase = passphrase
+        folder.mkdir(parents=True, exist_ok=False)
+        self.keys: dict[str, SigningKey] = {}
+
+    def new(self, principal: str) -> SigningKey:
+        key = SigningKey.generate()
+        key.save(self.folder / f"{principal}.pem", self.passphrase)
+        (self.folder / f"{principal}.pub.pem").write_bytes(key.public_key.to_pem())
+        self.keys[principal] = key
+        return key
+
+
+def run_demo(path: Path | None = None, console: Console | None = None) -> DemoResult:
+    """Write the demo ledger at ``path`` (default: a new file in the current folder)."""
+    console = console or Console()
+    ledger_path = Path(path) if path is not None else default_ledger_path(Path.cwd())
+    if ledger_path.exists():
+        from creditledger.errors import ConflictError
+
+        raise ConflictError(f"{ledger_path}: file exists; the demo writes a new ledger")
+    passphrase = os.environ.get(PASSPHRASE_ENV, DEMO_PASSPHRASE).encode("utf-8")
+    keys = _Keys(_keys_dir(ledger_path), passphrase)
+    result = DemoResult(ledger_path, keys.folder)
+    bank = CreditBank.create(ledger_path, keys.new("root"))
+    try:
+        _play(bank, keys, result, console)
+    finally:
+        bank.close()
+    result.report = verify_ledger(ledger_path, root_key=keys.keys["root"].public_key)
+    _print_summary(result, passphrase, console)
+    return result
+
+
+def _play(bank: CreditBank, keys: _Keys, result: DemoResult, console: Console) -> None:
+    root = keys.keys["root"]
+    console.rule("[bold]creditledger demo: a vocational credit bank (学分银行)")
+    _institutions(bank, keys, root, console)
+    _catalog(bank, keys, console)
+    _learners(bank, keys, result, console)
+    _balances_table(bank, result.learners, console)
+
+
+def _institutions(bank: CreditBank, keys: _Keys, root: SigningKey, console: Console) -> None:
+    schools = [
+        (GZCC, "广州城市职业学院", InstitutionKind.SCHOOL, True),
+        (LNPC, "辽宁石化职业技术学院", InstitutionKind.SCHOOL, True),
+        (TRAINER, "广州市职业技能培训中心", InstitutionKind.TRAINING_ORGANISATION, False),
+    ]
+    for c in load_seed003_catalog().certificates:
+        schools.append((c.issuer.code, c.issuer.name, InstitutionKind.TRAINING_ORGANISATION, False))
+    for code, name, kind, credit_system in schools:
+        bank.register_institution(code=code, name=name, kind=kind, has_credit_system=credit_system,
+                                  public_key=keys.new(code).public_key, root_key=root)
+    console.print(f"registered {len(schools)} institutions, each with its own signing key")
+
+
+def _catalog(bank: CreditBank, keys: _Keys, console: Console) -> None:
+    catalog = load_seed003_catalog()
+    for c in catalog.certificates:
+        bank.register_certificate(code=c.code, name=c.name, name_en=c.name_en, levels=c.levels,
+                                  majors=c.majors, signer=keys.keys[c.issuer.code])
+    gz, ln = keys.keys[GZCC], keys.keys[LNPC]
+    required = {Category.PUBLIC_BASIC: Decimal(30), Category.MAJOR_BASIC: Decimal(30),
+                Category.MAJOR_CORE: Decimal(40), Category.MAJOR_ELECTIVE: Decimal(20)}
+    bank.define_programme(code="530302", name="会计", required_credits=required, signer=gz)
+    bank.define_programme(code="460301", name="机电一体化技术", required_credits=required,
+                          signer=ln)
+    for signer, programme, courses in (
+        (gz, "530302", _GZCC_COURSES),
+        (ln, "460301", _LNPC_COURSES),
+    ):
+        for code, name, category, theory, practice, difficulty, method in courses:
+            bank.define_course(
+                code=code, name=name, category=category, nature="必修", course_type="理实一体",
+                attribute="B类", theory_hours=theory, practice_hours=practice,
+                difficulty=Decimal(difficulty), assessment_method=method,
+                programmes=[programme], signer=signer,
+            )
+    _integrate(bank, catalog_code="intelligent-finance-and-taxation", school=GZCC, programme="530302",
+               course="KJ2103", signer=gz)
+    _integrate(bank, catalog_code="industrial-robot-application-programming", school=LNPC,
+               programme="460301", course="JD2201", signer=ln)
+    console.print(f"catalog: {len(catalog.certificates)} certificates of seed 003, 2 programmes, "
+                  f"{len(_GZCC_COURSES) + len(_LNPC_COURSES)} courses, 2 course–certificate "
+                  "integrations (课证融合)")
+
+
+_GZCC_COURSES = [
+    ("GG1001", "思想道德与法治", Category.PUBLIC_BASIC, 40, 8, "1.0", "exam"),
+    ("GG1002", "大学英语", Category.PUBLIC_BASIC, 48, 16, "1.0", "exam"),
+    ("KJ1101", "基础会计", Category.MAJOR_BASIC, 48, 16, "1.0", "exam"),
+    ("KJ2102", "财务会计", Category.MAJOR_CORE, 48, 24, "1.2", "exam"),
+    ("KJ2103", "智能财税实务", Category.MAJOR_CORE, 24, 40, "1.0", "exam"),
+    ("KJ3104", "财经应用文写作", Category.MAJOR_ELECTIVE, 24, 8, "1.0", "assessment"),
+]
+_LNPC_COURSES = [
+    ("GG1001", "大学英语", Category.PUBLIC_BASIC, 48, 16, "1.0", "exam"),
+    ("JD1101", "电工电子技术", Category.MAJOR_BASIC, 48, 16, "1.0", "exam"),
+    ("JD2201", "工业机器人编程与操作", Category.MAJOR_CORE, 24, 48, "1.2", "exam"),
+    ("JD2202", "PLC 应用技术", Category.MAJOR_CORE, 32, 32, "1.1", "exam"),
+    ("JD3301", "石化企业安全生产", Category.MAJOR_ELECTIVE, 24, 8, "1.0", "evaluation"),
+]
+
+
+def _integrate(
+    bank: CreditBank, *, catalog_code: str, school: str, programme: str, course: str,
+    signer: SigningKey,
+) -> None:
+    cert = next(c for c in load_seed003_catalog().certificates if c.code == catalog_code)
+    bank.integrate_certificate(issuer=cert.issuer.code, certificate_code=cert.code,
+                               level="intermediate", programme_code=programme,
+                               course_codes=[course], signer=signer)
+
+
+def _evidence(what: str) -> Evidence:
+    return Evidence(description=what, reference="archive://demo/" + what.replace(" ", "-"))
+
+
+def _learners(bank: CreditBank, keys: _Keys, result: DemoResult, console: Console) -> None:
+    gz, ln, trainer = keys.keys[GZCC], keys.keys[LNPC], keys.keys[TRAINER]
+    catalog = {c.code: c for c in load_seed003_catalog().certificates}
+    finance = catalog["intelligent-finance-and-taxation"]
+    robots = catalog["industrial-robot-application-programming"]
+    students = [
+        ("GZCC-2021-0001", "陈晓敏", gz, "530302"),
+        ("GZCC-2021-0002", "黄志强", gz, "530302"),
+        ("LNPC-2020-0107", "王海涛", ln, "460301"),
+    ]
+    for learner_id, name, signer, programme in students:
+        bank.open_account(learner_id=learner_id, learner_type=LearnerType.STUDENT,
+                          personal_data=PersonalData(name=name), programme_code=programme,
+                          signer=signer)
+        result.learners.append(learner_id)
+    gz_exams = [("GG1001", "86"), ("GG1002", "78"), ("KJ1101", "91"), ("KJ2102", "74")]
+    for learner_id in ("GZCC-2021-0001", "GZCC-2021-0002"):
+        for course, score in gz_exams:
+            bank.recognise_course_result(learner_id=learner_id, course_code=course,
+                                         term="2021-2022-1", score=Decimal(score),
+                                         evidence=_evidence(f"{course} exam sheet"), signer=gz,
+                                         today=TODAY)
+    bank.recognise_joint_assessment(
+        learner_id="GZCC-2021-0001", course_code="KJ2103", term="2021-2022-2",
+        score=Decimal(88), issuer=finance.issuer.code, certificate_code=finance.code,
+        level="intermediate", certificate_number="ZNCS-2022-44010001",
+        issued_on=date(2022, 6, 30), expires_on=date(2025, 6, 30),
+        certificate_rule=RuleRef(rule_id="1+X/intelligent-finance-and-taxation/intermediate", version=1),
+        evidence=_evidence("joint assessment 智能财税 intermediate"),
+        school_signer=gz, issuer_signer=keys.keys[finance.issuer.code], today=TODAY,
+    )
+    for course, score in (("GG1001", "80"), ("JD1101", "69"), ("JD2202", "90")):
+        bank.recognise_course_result(learner_id="LNPC-2020-0107", course_code=course,
+                                     term="2021-2022-1", score=Decimal(score),
+                                     evidence=_evidence(f"{course} exam sheet"), signer=ln,
+                                     today=TODAY)
+    bank.recognise_joint_assessment(
+        learner_id="LNPC-2020-0107", course_code="JD2201", term="2021-2022-2",
+        score=Decimal(82), issuer=robots.issuer.code, certificate_code=robots.code,
+        level="intermediate", certificate_number="GYJQR-2022-21000107",
+        issued_on=date(2022, 6, 20), expires_on=None,
+        certificate_rule=RuleRef(rule_id="1+X/industrial-robot/intermediate", version=1),
+        evidence=_evidence("joint assessment 工业机器人应用编程 intermediate"),
+        school_signer=ln, issuer_signer=keys.keys[robots.issuer.code], today=TODAY,
+    )
+    # A member of society brings a training record, converted (折算) to elective credits.
+    member = "SOC-2022-0031"
+    bank.open_account(learner_id=member, learner_type=LearnerType.SOCIETY_MEMBER,
+                      personal_data=PersonalData(name="刘美华"), signer=gz)
+    result.learners.append(member)
+    bank.recognise_learning_record(
+        kind=AchievementKind.TRAINING_RECORD, learner_id=member, title="会计信息化实务培训（72学时）",
+        reference="GZVTC-2022-0315", completed_on=date(2022, 3, 15),
+        method=CertificationMethod.CONVERSION, credits=Decimal("4.00"),
+        category=Category.MAJOR_ELECTIVE, hours=72,
+        rule=RuleRef(rule_id="conversion/training-hours-18-per-credit", version=1),
+        evidence=_evidence("training attendance and assessment record"), signer=trainer,
+        today=TODAY,
+    )
+    # An appeal is upheld: one recorded result was entered in error and is revoked.
+    wrong = bank.account("GZCC-2021-0002").entries
+    revoked = next(a for a in wrong if bank.achievement(a).record.title == "财务会计")
+    bank.revoke(revoked, reason=RevocationReason.APPEAL_UPHELD,
+                note="score sheet belonged to another student; appeal upheld", signer=gz,
+                today=TODAY)
+    console.print(f"{len(result.learners)} learners: course exams, two joint assessments "
+                  "(一考双证), a training record converted to credits, one revocation")
+
+
+def _balances_table(bank: CreditBank, learners: list[str], console: Console) -> None:
+    table = Table(title="credits per category (recognised minus revoked)")
+    table.add_column("learner")
+    for category in Category:
+        table.add_column(f"{category.zh}", justify="right")
+    table.add_column("total", justify="right")
+    for learner_id in learners:
+        account = bank.account(learner_id)
+        values = [str(account.balance(c)) for c in Category]
+        table.add_row(learner_id, *values, str(account.total_balance()))
+    console.print(table)
+
+
+def _print_summary(result: DemoResult, passphrase: bytes, console: Console) -> None:
+    report = result.report
+    assert report is not None
+    console.print(
+        f"[bold green]verified[/]: {report.events} events in {report.commits} signed commits, "
+        f"{report.keys} keys, last hash {report.last_hash[:16]}…", highlight=False,
+    )
+    shown = "from $" + PASSPHRASE_ENV if PASSPHRASE_ENV in os.environ else repr(passphrase.decode())
+    console.print(f"ledger: {result.ledger_path}\nkeys:   {result.keys_dir}/ "
+                  f"(encrypted PKCS#8 PEM, passphrase {shown})", highlight=False)
+    console.print(f"try:    creditledger verify {result.ledger_path}", highlight=False)

@@ -1,0 +1,225 @@
+"""The ledger application: an eventsourcing ``Application`` whose commits are chained and signed.
+
+A :class:`Ledger` is one SQLite file (the embedded default). It is created once with a root key,
+whose public half goes into the genesis event; institutions' keys are then registered in the
+ledger by the root. Every ``save`` must name the signer; the store refuses unsigned commits and
+keys that are unknown, not yet valid, or revoked.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import MutableOrImmutableAggregate
+from eventsourcing.persistence import Mapper, Recording
+from eventsourcing.utils import get_topic
+
+from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.errors import ConflictError, UnusableLedgerError
+from creditledger.persistence import LedgerMapper
+from creditledger.registry import KeyEntry, KeyRegistry, registry_id
+from creditledger.sqlite import ChainedSQLiteApplicationRecorder
+
+
+def sqlite_env(path: str | Path) -> dict[str, str]:
+    """The eventsourcing environment of a ledger stored in the SQLite file ``path``."""
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(path),
+        "APPLICATION_RECORDER_TOPIC": get_topic(ChainedSQLiteApplicationRecorder),
+        "MAPPER_TOPIC": get_topic(LedgerMapper),
+        "SQLITE_LOCK_TIMEOUT": "30",
+    }
+
+
+def probe_ledger_file(path: str | Path) -> str:
+    """Return the ledger id stored in ``path``; raise :class:`UnusableLedgerError` otherwise.
+
+    Opens the file read-only: probing never creates or changes a file.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise UnusableLedgerError(f"{path}: no such file")
+    if not p.is_file():
+        raise UnusableLedgerError(f"{path}: not a file")
+    if p.stat().st_size == 0:
+        raise UnusableLedgerError(f"{path}: empty file, not a ledger")
+    try:
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT name, value FROM ledger_info").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        if "no such table" in str(e):
+            msg = f"{path}: an SQLite file, but not a creditledger ledger"
+            raise UnusableLedgerError(msg) from e
+        raise UnusableLedgerError(f"{path}: not a readable SQLite ledger ({e})") from e
+    info = dict(rows)
+    if "ledger_id" not in info:
+        raise UnusableLedgerError(f"{path}: not a creditledger ledger (no genesis)")
+    return str(info["ledger_id"])
+
+
+class Ledger(Application[UUID]):
+    """A signed, hash-linked event store for a credit bank, on eventsourcing.
+
+    Use :meth:`create` for a new ledger and :meth:`open` for an existing one; construct it
+    directly only with a full eventsourcing environment (for other backends).
+    """
+
+    name = "Ledger"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._ledger_id: str | None = None
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return LedgerMapper(
+            transcoder=self.factory.transcoder(),
+            compressor=self.factory.compressor(),
+            cipher=self.factory.cipher(),
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        root_key: SigningKey,
+        *,
+        ledger_id: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Any:
+        """Create a new ledger file whose genesis names ``root_key`` as its root."""
+        p = Path(path)
+        if p.exists() and p.stat().st_size > 0:
+            raise ConflictError(f"{path}: file exists; refusing to overwrite it with a new ledger")
+        ledger = cls({**sqlite_env(p), **(env or {})})
+        ledger._genesis(root_key, ledger_id or str(uuid.uuid4()))
+        return ledger
+
+    @classmethod
+    def open(cls, path: str | Path, *, env: dict[str, str] | None = None) -> Any:
+        """Open an existing ledger file; refuse anything that is not one."""
+        ledger_id = probe_ledger_file(path)
+        # The tables exist (the probe saw them): creating them again would take the write lock.
+        ledger = cls({**sqlite_env(path), "CREATE_TABLE": "no", **(env or {})})
+        ledger._ledger_id = ledger_id
+        return ledger
+
+    def _genesis(self, root_key: SigningKey, ledger_id: str) -> None:
+        root = KeyEntry("root", root_key.key_id, root_key.public_key.raw, _now())
+        self.save(KeyRegistry(ledger_id=ledger_id, root=root), signer=root_key)
+        self._ledger_id = ledger_id
+
+    def close(self) -> None:
+        """Close the ledger; leave a single self-contained file if no one else has it open.
+
+        SQLite's write-ahead log keeps recent commits in a ``-wal`` file beside the ledger. On
+        close the log is folded into the ledger file and the file is switched back to the
+        rollback journal, so that copying the one ``.ledger`` file copies everything (the next
+        open switches to WAL again). If another process still has the ledger open, this is
+        skipped: its last close will do it.
+        """
+        super().close()
+        db_name = self.env.get("SQLITE_DBNAME") or ""
+        if self.env.get("PERSISTENCE_MODULE") != "eventsourcing.sqlite" or "memory" in db_name:
+            return
+        try:
+            conn = sqlite3.connect(db_name, timeout=0.1)
+            try:
+                conn.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            pass
+
+    @property
+    def ledger_id(self) -> str:
+        if self._ledger_id is None:
+            raise UnusableLedgerError("this ledger has no genesis")
+        return self._ledger_id
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | Any | None,
+        signer: SigningKey | None = None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        """Save aggregates in one commit, signed by ``signer``: all of it, or nothing."""
+        return super().save(*objs, signer=signer, **kwargs)
+
+    # -- key registry ----------------------------------------------------------------------
+
+    @property
+    def registry(self) -> KeyRegistry:
+        reg: KeyRegistry = self.repository.get(registry_id(self.ledger_id))
+        return reg
+
+    def register_key(
+        self,
+        principal: str,
+        public_key: PublicKey,
+        *,
+        root_key: SigningKey,
+        valid_from: datetime | None = None,
+    ) -> KeyEntry:
+        """Register an institution's public key (signed by the root key)."""
+        registry = self.registry
+        entry = registry.register(principal, public_key, valid_from or _now())
+        self.save(registry, signer=root_key)
+        return entry
+
+    def revoke_key(
+        self,
+        key_id: str,
+        *,
+        root_key: SigningKey,
+        effective_at: datetime | None = None,
+        reason: str = "revoked",
+    ) -> None:
+        """Revoke a key from ``effective_at`` (default now; never earlier than the recording)."""
+        registry = self.registry
+        registry.revoke(key_id, effective_at or _now(), reason)
+        self.save(registry, signer=root_key)
+
+    def rotate_key(
+        self,
+        old_key_id: str,
+        new_public_key: PublicKey,
+        *,
+        root_key: SigningKey,
+        effective_at: datetime | None = None,
+    ) -> KeyEntry:
+        """Replace a principal's key: the new one starts and the old one ends at ``effective_at``."""
+        registry = self.registry
+        moment = effective_at or _now()
+        principal = registry.entries[old_key_id].principal if old_key_id in registry.entries else ""
+        entry = registry.register(principal, new_public_key, moment)
+        registry.revoke(old_key_id, moment, "rotated")
+        self.save(registry, signer=root_key)
+        return entry
+
+    def principal_of(self, key: SigningKey | str) -> str:
+        """The principal a key is registered to."""
+        key_id = key if isinstance(key, str) else key.key_id
+        entry = self.registry.entries.get(key_id)
+        if entry is None:
+            from creditledger.errors import NotFoundError
+
+            raise NotFoundError("key", key_id, field="signer")
+        return entry.principal
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,481 @@
+"""The auditor's verifier: recompute every hash, check both links and every signature.
+
+It needs only the ledger file and the root public key (from the genesis event, or pinned by
+the caller). It streams the ledger in constant memory: one pass in global order recomputes each
+event's hash, checks the global link, the commit structure, and each commit's signer against the
+key registry *as of that commit*; a second pass in aggregate order checks the per-aggregate
+links. Signatures are checked on a thread pool (the Ed25519 verify releases the GIL), so the
+work of both cores overlaps with reading and hashing.
+
+``verify_ledger`` returns a :class:`VerifyReport` when the ledger is intact and raises
+:class:`TamperedLedgerError` (which carries the report and its first :class:`Fault`) when it is
+not; there is no boolean to forget to check.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from cryptography.exceptions import InvalidSignature
+
+from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.errors import LedgerError, NotAuthorisedError, UnusableLedgerError
+from creditledger.head import SignedHead
+from creditledger.ledger import probe_ledger_file
+from creditledger.persistence import ZERO_HASH, CommitStatement, decode_state, event_hash
+from creditledger.registry import (
+    GENESIS_TOPIC,
+    REGISTRY_TOPICS,
+    KeyBook,
+    KeyProblem,
+    registry_id,
+)
+
+Progress = Callable[[int, int], None]
+
+SIGNATURE_CHUNK = 128
+PROGRESS_EVERY = 4096
+
+
+class FaultKind(StrEnum):
+    """The kind of the first fault found in a ledger."""
+
+    HASH_MISMATCH = "hash-mismatch"
+    GLOBAL_LINK = "broken-global-link"
+    AGGREGATE_LINK = "broken-aggregate-link"
+    MISSING_EVENT = "missing-event"
+    VERSION_GAP = "aggregate-version-gap"
+    COMMIT_MISMATCH = "commit-mismatch"
+    BAD_SIGNATURE = "bad-signature"
+    UNKNOWN_KEY = "unknown-key"
+    KEY_NOT_YET_VALID = "key-not-yet-valid"
+    KEY_REVOKED = "key-revoked"
+    REGISTRY = "registry-violation"
+    TIME_REGRESSION = "time-regression"
+    GENESIS = "bad-genesis"
+    ROOT_KEY_MISMATCH = "root-key-mismatch"
+    TRUNCATED = "truncated"
+    FORKED = "forked-from-head"
+
+
+_KEY_FAULTS = {
+    KeyProblem.UNKNOWN: FaultKind.UNKNOWN_KEY,
+    KeyProblem.NOT_YET_VALID: FaultKind.KEY_NOT_YET_VALID,
+    KeyProblem.REVOKED: FaultKind.KEY_REVOKED,
+    KeyProblem.NOT_ROOT: FaultKind.REGISTRY,
+}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Where and how the ledger is broken."""
+
+    kind: FaultKind
+    position: int
+    detail: str
+    aggregate: str | None = None
+    commit: int | None = None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What was verified. ``fault`` is ``None`` for an intact ledger."""
+
+    path: str
+    ledger_id: str
+    root_key_id: str
+    root_key_pinned: bool
+    events: int
+    commits: int
+    aggregates: int
+    keys: int
+    last_hash: str
+    head_size: int | None = None
+    fault: Fault | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.fault is None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["intact"] = self.intact
+        return data
+
+
+class TamperedLedgerError(LedgerError):
+    """The ledger fails verification. ``report.fault`` says where and how."""
+
+    def __init__(self, report: VerifyReport) -> None:
+        fault = report.fault
+        assert fault is not None
+        where = f" (aggregate {fault.aggregate})" if fault.aggregate else ""
+        super().__init__(f"position {fault.position}: {fault.kind.value}{where}: {fault.detail}")
+        self.report = report
+        self.fault = fault
+
+
+class _Found(Exception):
+    def __init__(self, fault: Fault) -> None:
+        self.fault = fault
+
+
+@dataclass
+class _Commit:
+    seq: int
+    first_position: int
+    event_count: int
+    committed_at: int
+    key_id: str
+    signature: bytes
+    hashes: list[bytes] = field(default_factory=list)
+    registry: list[tuple[int, str, str, bytes]] = field(default_factory=list)
+    closed: bool = False
+
+
+def verify_ledger(
+    path: str | Path,
+    *,
+    root_key: PublicKey | None = None,
+    against: SignedHead | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> VerifyReport:
+    """Verify the ledger file at ``path``; return its report, or raise if it is tampered.
+
+    Raises :class:`TamperedLedgerError` for a ledger that fails verification and
+    :class:`~creditledger.errors.UnusableLedgerError` for input that is not a ledger at all.
+    """
+    ledger_id_info = probe_ledger_file(path)
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        walker = _Walker(conn, root_key, workers or os.cpu_count() or 2, progress)
+        try:
+            walker.run(ledger_id_info)
+            fault = walker.head_fault(against) if against is not None else None
+        except sqlite3.DatabaseError as e:
+            raise UnusableLedgerError(f"{path}: corrupt or unreadable ledger ({e})") from e
+        finally:
+            walker.close()
+        report = walker.report(str(path), against, walker.fault or fault)
+    finally:
+        conn.close()
+    if report.fault is not None:
+        raise TamperedLedgerError(report)
+    return report
+
+
+class _Walker:
+    """One verification run: pass 1 in global order, pass 2 in aggregate order."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, pinned: PublicKey | None, workers: int,
+        progress: Progress | None,
+    ) -> None:
+        self.conn = conn
+        self.pinned = pinned
+        self.progress = progress
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        self.max_pending = 4 * max(1, workers)
+        self.pending: deque[Future[Fault | None]] = deque()
+        self.batch: list[tuple[PublicKey, bytes, bytes, _Commit]] = []
+        self.book = KeyBook()
+        self.ledger_id = ""
+        self.events = 0
+        self.commits = 0
+        self.aggregates = 0
+        self.last_hash = ZERO_HASH
+        self.last_time = 0
+        self.fault: Fault | None = None
+        self.open_commit: _Commit | None = None
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- pass 1: global order --------------------------------------------------------------
+
+    def run(self, ledger_id_info: str) -> None:
+        total = self.conn.execute("SELECT MAX(position) FROM stored_events").fetchone()[0] or 0
+        try:
+            self._global_pass(total)
+            if self.events == 0:
+                raise _Found(Fault(FaultKind.GENESIS, 1, "the ledger has no events"))
+            if self.ledger_id != ledger_id_info:
+                raise _Found(Fault(FaultKind.GENESIS, 1, "ledger_info names another ledger id"))
+        except _Found as found:
+            self.fault = self._blame_open_commit(found.fault)
+        self._drain_signatures()
+        limit = self.fault.position if self.fault else None
+        aggregate_fault = self._aggregate_pass(limit)
+        if aggregate_fault is not None:
+            self.fault = aggregate_fault
+        if self.progress:
+            self.progress(total, total)
+
+    def _global_pass(self, total: int) -> None:
+        commits = self._commits()
+        commit: _Commit | None = None
+        expected = 1
+        for row in self.conn.execute(
+            "SELECT position, originator_id, originator_version, topic, state, commit_seq,"
+            " prev_hash, prev_aggregate_hash, hash FROM stored_events ORDER BY position"
+        ):
+            position, oid, version, topic, state, seq, prev, prev_agg, stored = row
+            if position != expected:
+                raise _Found(Fault(FaultKind.MISSING_EVENT, expected,
+                                   f"no event at position {expected}; next is {position}"))
+            computed = event_hash(position, seq, oid, version, topic, state, prev, prev_agg)
+            if computed != stored:
+                raise _Found(Fault(FaultKind.HASH_MISMATCH, position,
+                                   "stored bytes do not match the stored hash", oid, seq))
+            if commit is None or seq != commit.seq:
+                if commit is not None:
+                    self._close_commit(commit)
+                commit = self._open_commit(commits, seq, position, oid)
+                self.open_commit = commit
+            if prev != self.last_hash:
+                raise _Found(Fault(FaultKind.GLOBAL_LINK, position,
+                                   "does not link to the previous event's hash", oid, seq))
+            if version == 1 and prev_agg != ZERO_HASH:
+                raise _Found(Fault(FaultKind.AGGREGATE_LINK, position,
+                                   "first event of an aggregate links to a predecessor", oid, seq))
+            commit.hashes.append(stored)
+            if topic in REGISTRY_TOPICS:
+                commit.registry.append((position, oid, topic, state))
+            self.last_hash = stored
+            self.events = position
+            expected += 1
+            if self.progress and position % PROGRESS_EVERY == 0:
+                self.progress(position, total)
+        if commit is not None:
+            self._close_commit(commit)
+        extra = next(commits, None)
+        if extra is not None:
+            raise _Found(Fault(FaultKind.COMMIT_MISMATCH, expected,
+                               f"commit {extra.seq} has no events (events removed?)",
+                               commit=extra.seq))
+
+    def _commits(self) -> Iterator[_Commit]:
+        for row in self.conn.execute(
+            "SELECT seq, first_position, event_count, committed_at, key_id, signature"
+            " FROM ledger_commits ORDER BY seq"
+        ):
+            yield _Commit(*row)
+
+    def _open_commit(
+        self, commits: Iterator[_Commit], seq: int, position: int, oid: str
+    ) -> _Commit:
+        commit = next(commits, None)
+        expected_seq = self.commits + 1
+        if commit is None or commit.seq != seq or seq != expected_seq:
+            raise _Found(Fault(FaultKind.COMMIT_MISMATCH, position,
+                               f"event claims commit {seq}, expected commit {expected_seq}",
+                               oid, seq))
+        if commit.first_position != position:
+            raise _Found(Fault(FaultKind.COMMIT_MISMATCH, position,
+                               f"commit {seq} starts at {commit.first_position}", oid, seq))
+        return commit
+
+    def _close_commit(self, commit: _Commit) -> None:
+        at = commit.first_position
+        if len(commit.hashes) != commit.event_count:
+            raise _Found(Fault(FaultKind.COMMIT_MISMATCH,
+                               at + min(len(commit.hashes), commit.event_count),
+                               f"commit {commit.seq} has {len(commit.hashes)} of its "
+                               f"{commit.event_count} events", commit=commit.seq))
+        if commit.committed_at < self.last_time:
+            raise _Found(Fault(FaultKind.TIME_REGRESSION, at,
+                               "commit time is before the previous commit's", commit=commit.seq))
+        self.last_time = commit.committed_at
+        commit.closed = True
+        if commit.seq == 1:
+            self._genesis(commit)
+        self._check_signer(commit)
+        for position, oid, topic, state in commit.registry:
+            try:
+                self.book.apply(topic, decode_state(topic, state), commit.committed_at)
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError, KeyError) as e:
+                raise _Found(Fault(FaultKind.REGISTRY, position,
+                                   f"undecodable registry event: {e}", oid, commit.seq)) from e
+        self.commits = commit.seq
+        statement = CommitStatement(self.ledger_id, commit.seq, commit.first_position,
+                                    commit.committed_at, commit.key_id, commit.hashes)
+        self._queue_signature(self.book.public_key(commit.key_id), commit, statement.message())
+
+    def _genesis(self, commit: _Commit) -> None:
+        first = commit.registry[0] if commit.registry else None
+        if first is None or first[0] != 1 or first[2] != GENESIS_TOPIC:
+            raise _Found(Fault(FaultKind.GENESIS, 1, "the first event is not the genesis"))
+        _position, oid, topic, state = commit.registry.pop(0)
+        try:
+            decoded = decode_state(topic, state)
+            genesis = KeyBook()
+            genesis.apply(topic, decoded, commit.committed_at)
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, KeyError) as e:
+            raise _Found(Fault(FaultKind.GENESIS, 1, f"undecodable genesis: {e}", oid, 1)) from e
+        if registry_id(genesis.ledger_id).hex != oid:
+            raise _Found(Fault(FaultKind.GENESIS, 1, "genesis id does not match its ledger", oid))
+        if self.pinned is not None and self.pinned.key_id != genesis.root_key_id:
+            raise _Found(Fault(FaultKind.ROOT_KEY_MISMATCH, 1,
+                               f"genesis root key {genesis.root_key_id} is not the pinned "
+                               f"{self.pinned.key_id}", oid, 1))
+        self.book = genesis
+        self.ledger_id = genesis.ledger_id
+
+    def _check_signer(self, commit: _Commit) -> None:
+        problem = self.book.problem(commit.key_id, commit.committed_at)
+        if problem is None and commit.registry and commit.key_id != self.book.root_key_id:
+            problem = KeyProblem.NOT_ROOT
+        if problem is not None:
+            raise _Found(Fault(_KEY_FAULTS[problem], commit.first_position,
+                               f"commit {commit.seq} signed by {commit.key_id}: {problem.value}",
+                               commit=commit.seq))
+        registry = registry_id(self.ledger_id).hex
+        for position, oid, topic, _state in commit.registry:
+            if oid != registry or topic == GENESIS_TOPIC:
+                raise _Found(Fault(FaultKind.REGISTRY, position,
+                                   "registry event outside this ledger's registry", oid))
+
+    def _blame_open_commit(self, fault: Fault) -> Fault:
+        """A fault inside a commit may come from an earlier, forged event of the same commit.
+
+        The commit's signature covers all its stored hashes: if it does not verify, the first
+        bad position is the commit's start, not where the chain visibly broke.
+        """
+        commit = self.open_commit
+        if commit is None or commit.closed or commit.first_position >= fault.position:
+            return fault
+        if self.book.problem(commit.key_id, commit.committed_at) is not None:
+            return fault
+        hashes = [bytes(h) for (h,) in self.conn.execute(
+            "SELECT hash FROM stored_events WHERE commit_seq=? ORDER BY position", (commit.seq,)
+        )]
+        statement = CommitStatement(self.ledger_id, commit.seq, commit.first_position,
+                                    commit.committed_at, commit.key_id, hashes)
+        key = self.book.public_key(commit.key_id)
+        return _check_signatures([(key, commit.signature, statement.message(), commit)]) or fault
+
+    # -- signatures, on the thread pool ----------------------------------------------------
+
+    def _queue_signature(self, key: PublicKey, commit: _Commit, message: bytes) -> None:
+        self.batch.append((key, commit.signature, message, commit))
+        if len(self.batch) >= SIGNATURE_CHUNK:
+            self._submit()
+
+    def _submit(self) -> None:
+        if self.batch:
+            self.pending.append(self.pool.submit(_check_signatures, self.batch))
+            self.batch = []
+        while len(self.pending) > self.max_pending:
+            self._collect(self.pending.popleft())
+
+    def _drain_signatures(self) -> None:
+        self._submit()
+        while self.pending:
+            self._collect(self.pending.popleft())
+
+    def _collect(self, future: Future[Fault | None]) -> None:
+        fault = future.result()
+        if fault is not None and (self.fault is None or fault.position < self.fault.position):
+            self.fault = fault
+
+    # -- pass 2: aggregate order -----------------------------------------------------------
+
+    def _aggregate_pass(self, limit: int | None) -> Fault | None:
+        """Check each aggregate's versions are 1..n and each links to its predecessor."""
+        last_oid, last_version, last_hash = None, 0, ZERO_HASH
+        found: Fault | None = None
+        for oid, version, position, prev_agg, stored in self.conn.execute(
+            "SELECT originator_id, originator_version, position, prev_aggregate_hash, hash"
+            " FROM stored_events ORDER BY originator_id, originator_version"
+        ):
+            if oid != last_oid:
+                self.aggregates += 1
+                last_oid, last_version, last_hash = oid, 0, ZERO_HASH
+            fault = None
+            if version != last_version + 1:
+                fault = Fault(FaultKind.VERSION_GAP, position,
+                              f"version {version} follows version {last_version}", oid)
+            elif prev_agg != last_hash:
+                fault = Fault(FaultKind.AGGREGATE_LINK, position,
+                              f"version {version} does not link to version {last_version}", oid)
+            relevant = fault is not None and (limit is None or position < limit)
+            if relevant and (found is None or position < found.position):
+                found = fault
+            last_version, last_hash = version, stored
+        return found
+
+    # -- against a signed head -------------------------------------------------------------
+
+    def head_fault(self, head: SignedHead) -> Fault | None:
+        root = self.book.public_key(self.book.root_key_id) if self.book.root_key_id else None
+        if root is None:
+            return None
+        if head.ledger_id != self.ledger_id:
+            raise UnusableLedgerError(f"head file: it is the head of another ledger "
+                                      f"({head.ledger_id}), not of {self.ledger_id}")
+        try:
+            head.verify(root)
+        except InvalidSignature as e:
+            raise UnusableLedgerError("head file: its signature does not verify against "
+                                      f"the ledger's root key ({e})") from e
+        if self.events < head.size:
+            return Fault(FaultKind.TRUNCATED, self.events + 1,
+                         f"the ledger has {self.events} events; the signed head has {head.size}")
+        row = self.conn.execute(
+            "SELECT hash FROM stored_events WHERE position=?", (head.size,)
+        ).fetchone()
+        if row is None or bytes(row[0]).hex() != head.last_hash:
+            return Fault(FaultKind.FORKED, head.size,
+                         "the event at the head's size is not the one the head signed")
+        return None
+
+    def report(self, path: str, head: SignedHead | None, fault: Fault | None) -> VerifyReport:
+        return VerifyReport(
+            path=path,
+            ledger_id=self.ledger_id,
+            root_key_id=self.book.root_key_id,
+            root_key_pinned=self.pinned is not None,
+            events=self.events,
+            commits=self.commits,
+            aggregates=self.aggregates,
+            keys=len(self.book),
+            last_hash=self.last_hash.hex(),
+            head_size=head.size if head is not None else None,
+            fault=fault,
+        )
+
+
+def _check_signatures(batch: list[tuple[PublicKey, bytes, bytes, _Commit]]) -> Fault | None:
+    for key, signature, message, commit in batch:
+        try:
+            key.verify(signature, message)
+        except InvalidSignature:
+            return Fault(FaultKind.BAD_SIGNATURE, commit.first_position,
+                         f"the signature of commit {commit.seq} does not verify with key "
+                         f"{commit.key_id}", commit=commit.seq)
+    return None
+
+
+def sign_head(path: str | Path, root_key: SigningKey) -> SignedHead:
+    """Verify the ledger, then sign its head (size and last hash) with its root key.
+
+    Refuses (``NotAuthorisedError``) a key that is not the ledger's root: only the root attests
+    heads. Raises :class:`TamperedLedgerError` rather than attest a broken ledger.
+    """
+    report = verify_ledger(path)
+    if root_key.key_id != report.root_key_id:
+        raise NotAuthorisedError(
+            f"key {root_key.key_id} is not this ledger's root key {report.root_key_id}"
+        )
+    return SignedHead.sign(report.ledger_id, report.events, bytes.fromhex(report.last_hash),
+                           root_key)
