@@ -29,8 +29,8 @@ Verification: ``verify_ledger`` over the (a) and (b) ledgers, against the machin
 bound measured in the same run: SHA-256 over the exact bytes the verifier hashes (the
 0x00-prefixed msgpack ``EventLink`` of every event, already in memory) plus cryptography's
 ``Ed25519PublicKey.verify`` of every commit signature over its exact ``CommitStatement``
-message, single-threaded. ``cpu`` is the verifier's process CPU time over its wall time
-(2.0 = both cores busy on a 2-core machine).
+message, single-threaded. ``cpu`` is the verifier's CPU time (its process and its worker
+processes) over its wall time: 2.0 = both cores busy on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -262,10 +262,12 @@ class Results:
     verify_cpu: dict[str, list[float]] = field(default_factory=dict)
     bound: dict[str, list[float]] = field(default_factory=dict)
     pragmas: dict[str, tuple[int, str]] = field(default_factory=dict)
+    load: tuple[float, float] = (0.0, 0.0)
 
 
 def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> tuple[Results, list[Path]]:
     results = Results()
+    load_before = _load()
     makers = {"plain": plain_side, "ours": our_side}
     workloads: dict[str, tuple[Callable[[Save, int], float], int]] = {
         "a": (workload_a, sizes.a_commits),
@@ -280,7 +282,7 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> tuple[Result
                 directory.mkdir()
                 side = makers[name](directory)
                 results.pragmas[name] = side.pragmas()
-                gc.collect()
+                _settle()
                 elapsed = workload(side.save, commits)
                 results.write.setdefault((wl, name), []).append(elapsed)
                 say(f"rep {rep + 1}/{sizes.reps} ({wl}) {name:5}: {elapsed:8.3f} s")
@@ -302,10 +304,10 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> tuple[Result
             gc.collect()
             results.bound.setdefault(wl, []).append(work.run())
             gc.collect()
-            cpu0, t0 = time.process_time(), time.perf_counter()
+            cpu0, t0 = _cpu_seconds(), time.perf_counter()
             report = verify_ledger(path)
             wall = time.perf_counter() - t0
-            cpu = time.process_time() - cpu0
+            cpu = _cpu_seconds() - cpu0
             if report.events != len(work.leaves):
                 raise SystemExit(f"verify saw {report.events} events, not {len(work.leaves)}")
             results.verify.setdefault(wl, []).append(wall)
@@ -313,7 +315,25 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> tuple[Result
             say(f"rep {rep + 1}/{sizes.reps} verify ({wl}): {wall:.3f} s, "
                 f"bound {results.bound[wl][-1]:.3f} s, cpu {cpu / wall:.2f}")
         del work
+    results.load = (load_before, _load())
     return results, [p for p, _ in kept.values()]
+
+
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (verify's worker processes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _settle() -> None:
+    """Start each timed run from the same state: no garbage, no dirty pages being written back."""
+    gc.collect()
+    if hasattr(os, "sync"):
+        os.sync()
 
 
 # -- reporting -------------------------------------------------------------------------------
@@ -321,9 +341,9 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> tuple[Result
 
 TARGET_A, TARGET_B, TARGET_VERIFY = 1.10, 1.00, 1.50
 
-Row = tuple[str, str, str, str, str, str, str]
+Row = tuple[str, str, str, str, str, str, str, str]
 HEADER: Row = ("case", "plain / bound", "ours", "µs/event plain", "µs/event ours", "ratio",
-               "target")
+               "paired", "target")
 
 
 def rows(sizes: Sizes, r: Results) -> list[Row]:
@@ -335,18 +355,22 @@ def rows(sizes: Sizes, r: Results) -> list[Row]:
     ):
         plain, ours = med(r.write[(wl, "plain")]), med(r.write[(wl, "ours")])
         ratio = ours / plain
+        paired = med(o / p for o, p in zip(r.write[(wl, "ours")], r.write[(wl, "plain")],
+                                           strict=True))
         out.append((
             f"write {label}", f"{plain:.3f} s", f"{ours:.3f} s", f"{plain / events * 1e6:.1f}",
-            f"{ours / events * 1e6:.1f}", f"{ratio:.2f}x",
+            f"{ours / events * 1e6:.1f}", f"{ratio:.2f}x", f"{paired:.2f}x",
             f"≤ {target:.2f}x: {'met' if ratio <= target else 'NOT met'}",
         ))
     for wl, events in (("a", sizes.a_events), ("b", sizes.b_events)):
         bound, verify = med(r.bound[wl]), med(r.verify[wl])
         ratio = verify / bound
+        paired = med(v / b for v, b in zip(r.verify[wl], r.bound[wl], strict=True))
         cpu = med(r.verify_cpu[wl])
         out.append((
             f"verify ({wl}) ledger, cpu {cpu:.2f} cores", f"{bound:.3f} s", f"{verify:.3f} s",
             f"{bound / events * 1e6:.1f}", f"{verify / events * 1e6:.1f}", f"{ratio:.2f}x",
+            f"{paired:.2f}x",
             f"≤ {TARGET_VERIFY:.2f}x: {'met' if ratio <= TARGET_VERIFY else 'NOT met'}",
         ))
     return out
@@ -378,7 +402,9 @@ def markdown(sizes: Sizes, r: Results, command: str) -> str:
         f"Machine: {machine()}.",
         f"Both sides: journal_mode={journal}, synchronous={synchronous} (read back from each"
         f" side's connection; equal). Median of {sizes.reps} alternating runs; ratio = ours /"
-        " plain for writes, verify / crypto bound for verification.",
+        " plain for writes, verify / crypto bound for verification (ratio of the medians);"
+        " paired = median of the per-run ratios (each pair ran back to back).",
+        f"Load average (1 min) before / after the run: {r.load[0]:.2f} / {r.load[1]:.2f}.",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "|".join("---" for _ in HEADER) + "|",
@@ -406,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         table.add_column(column, justify="left" if column == "case" else "right")
     for row in rows(sizes, results):
         table.add_row(*row)
-    Console().print(table)
+    Console(width=max(Console().width, 150)).print(table)
     text = markdown(sizes, results, command)
     print(text)
     if args.markdown_out:

@@ -24,7 +24,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     default = "ci" if os.environ.get("CI") else "dev"
-    profile = "soak" if config.getoption("--soak") else os.environ.get("HYPOTHESIS_PROFILE", default)
+    profile = os.environ.get("HYPOTHESIS_PROFILE", default)
+    if config.getoption("--soak"):
+        profile = "soak"
     settings.load_profile(profile)
 
 

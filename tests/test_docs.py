@@ -1,4 +1,4 @@
-"""The documentation runs: every ```python block of each docs/*.md page, in order, in a new folder."""
+"""The documentation runs: each ```python block of every docs/*.md page, in order, in a tmp dir."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_documentation_examples_run(page: Path, tmp_path: Path) -> None:
     try:
         for number, block in enumerate(BLOCK.findall(page.read_text(encoding="utf-8")), 1):
             code = compile(block, f"{page.name}[block {number}]", "exec")
-            exec(code, module.__dict__)  # noqa: S102 - the docs are our own code
+            exec(code, module.__dict__)
     finally:
         os.chdir(cwd)
         del sys.modules[module.__name__]

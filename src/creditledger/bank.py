@@ -64,6 +64,7 @@ from creditledger.errors import (
     ValidationError,
 )
 from creditledger.ledger import Ledger
+from creditledger.transfers import TransferCommands
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -77,8 +78,9 @@ LEARNING_RECORD_KINDS = frozenset(
 )
 
 
-class CreditBank(Ledger):
-    """The credit bank application: catalog, accounts, recognition and revocation."""
+class CreditBank(TransferCommands, Ledger):
+    """The credit bank application: catalog, accounts, recognition and revocation, and (from
+    :class:`~creditledger.transfers.TransferCommands`) credit transfers and exemptions."""
 
     name = "CreditBank"
 
@@ -86,7 +88,7 @@ class CreditBank(Ledger):
 
     def _get(self, cls: type[A], aggregate_id: UUID, kind: str, key: str, field: str) -> A:
         try:
-            found = self.repository.get(aggregate_id)
+            found: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(kind, key, field) from None
         if not isinstance(found, cls):
@@ -323,11 +325,16 @@ class CreditBank(Ledger):
         score: Decimal | None,
         evidence: Evidence,
         signer: SigningKey,
+        course_owner: str | None = None,
         today: date | None = None,
     ) -> Achievement:
-        """The school that owns the course recognises a passed result (R3) and credits it."""
+        """The school that owns the course recognises a passed result (R3) and credits it.
+
+        ``course_owner`` defaults to the signer's school; naming another school's course is
+        refused with :class:`NotAuthorisedError` and nothing is written.
+        """
         school = self._principal(signer)
-        course = self.course(school, course_code)
+        course = self.course(course_owner or school, course_code)
         check_may_recognise(school, course)
         account = self.account(learner_id)
         achievement = Achievement.recognise_course_result(
@@ -350,13 +357,17 @@ class CreditBank(Ledger):
         rule: RuleRef,
         evidence: Evidence,
         signer: SigningKey,
+        issuer: str | None = None,
         method: CertificationMethod | str = CertificationMethod.MATCHING,
         today: date | None = None,
     ) -> Achievement:
-        """The issuing organisation recognises a 1+X certificate (R5, R18) and credits it."""
-        issuer = self._principal(signer)
-        certificate = self.certificate(issuer, certificate_code)
-        check_may_recognise(issuer, certificate)
+        """The issuing organisation recognises a 1+X certificate (R5, R18) and credits it.
+
+        ``issuer`` defaults to the signer's organisation; anyone else is refused.
+        """
+        principal = self._principal(signer)
+        certificate = self.certificate(issuer or principal, certificate_code)
+        check_may_recognise(principal, certificate)
         account = self.account(learner_id)
         achievement = Achievement.recognise_x_certificate(
             learner_id=learner_id, certificate=certificate, number=number, level=level,
@@ -469,11 +480,11 @@ class CreditBank(Ledger):
 
     def _existing_achievement(self, proposed: Achievement) -> Achievement | None:
         try:
-            existing = self.repository.get(proposed.id)
+            existing: Achievement = self.repository.get(proposed.id)
         except AggregateNotFoundError:
             return None
         check_retry(existing, proposed)
-        return existing  # type: ignore[no-any-return]
+        return existing
 
     # -- revocation ------------------------------------------------------------------------
 
@@ -488,8 +499,9 @@ class CreditBank(Ledger):
     ) -> Achievement:
         """The certifying institution revokes an achievement (fraud, error, appeal upheld).
 
-        The learner's credit is reversed by a compensating entry in the same commit; nothing
-        recorded before is edited.
+        The learner's credit is reversed by a compensating entry in the same commit, as is
+        every conversion and exemption resting on it (compensating transfers); nothing recorded
+        before is edited.
         """
         principal = self._principal(signer)
         achievement = self.achievement(achievement_id)
@@ -501,7 +513,8 @@ class CreditBank(Ledger):
         account = self.account(achievement.learner_id)
         achievement.revoke(reason=reason, note=note, today=today or _today())
         account.reverse_achievement(achievement)
-        self.save(achievement, account, signer=signer)
+        transfers = self._reverse_conversions(achievement)  # conversions resting on it, if any
+        self.save(achievement, account, transfers, signer=signer)
         return achievement
 
 

@@ -11,11 +11,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from enum import Enum
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.errors import CreditLedgerError, UnusableLedgerError
@@ -159,6 +161,140 @@ def demo(
         run_demo(path, out)
     except CreditLedgerError as e:
         _fail(str(e))
+
+
+# -- read models ---------------------------------------------------------------------------------
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+ViewsOption = Annotated[
+    Path | None, typer.Option("--views", help="The views database (default: LEDGER.views.db).")
+]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")]
+
+
+def _projector(ledger: Path, views: Path | None) -> Any:
+    from creditledger.bank import CreditBank
+    from creditledger.projections import open_projector
+
+    bank = CreditBank.open(ledger)
+    projector = open_projector(bank, views)
+    projector.catch_up()
+    return projector
+
+
+def _emit(rows: list[dict[str, Any]], fmt: Format, title: str) -> None:
+    if fmt is Format.json:
+        typer.echo(json.dumps(rows, default=str, ensure_ascii=False, indent=2))
+        return
+    if fmt is Format.csv:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    table = Table(title=title)
+    for column in rows[0] if rows else []:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    out.print(table)
+
+
+def _structs(items: list[Any]) -> list[dict[str, Any]]:
+    import msgspec
+
+    return [msgspec.to_builtins(i) for i in items]
+
+
+@app.command()
+def transcript(
+    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    learner: Annotated[str, typer.Option("--learner", help="The learner id.")],
+    views: ViewsOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """A learner's achievements and revocations in order, each with its signed event position."""
+    from creditledger.projections import queries
+
+    try:
+        lines = queries.transcript(_projector(ledger, views).db, learner)
+    except CreditLedgerError as e:
+        _fail(str(e))
+    rows = _structs(lines)
+    if fmt is Format.table:  # the full ids stay in --format json/csv
+        rows = [{k: r[k] for k in ("position", "entry", "title", "category", "credits", "detail")}
+                for r in rows]
+    _emit(rows, fmt, f"transcript of {learner}")
+
+
+@app.command()
+def balances(
+    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    learner: Annotated[str, typer.Option("--learner", help="The learner id.")],
+    views: ViewsOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """A learner's credits per category (recognised minus revoked)."""
+    from creditledger.projections import queries
+
+    try:
+        result = queries.balances(_projector(ledger, views).db, learner)
+    except CreditLedgerError as e:
+        _fail(str(e))
+    rows = [{"category": c.value, "名称": c.zh, "credits": str(v)} for c, v in result.items()]
+    _emit(rows, fmt, f"credits of {learner}")
+
+
+@app.command()
+def stats(
+    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", help="Group by kind, institution, category, term, year, level, "
+                     "learner_type, programme (repeatable)."),
+    ] = None,
+    views: ViewsOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Credits recognised (net of revocations) and achievement counts, grouped (R10, R17)."""
+    from creditledger.projections import queries
+
+    groups = tuple(by or ["kind", "institution"])
+    try:
+        result = queries.credit_statistics(_projector(ledger, views).db, groups)
+    except CreditLedgerError as e:
+        _fail(str(e))
+    rows = [{**dict(zip(groups, r.group, strict=True)), "achievements": r.achievements,
+             "revoked": r.revoked, "credits": str(r.credits)} for r in result]
+    _emit(rows, fmt, "credits recognised")
+
+
+@app.command()
+def export(
+    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    table_name: Annotated[str, typer.Argument(metavar="TABLE", help="A read-model table.")],
+    views: ViewsOption = None,
+    fmt: FormatOption = Format.csv,
+) -> None:
+    """Export one read-model table (accounts, balances, achievements, transcript, courses...)."""
+    from creditledger.projections import queries
+
+    try:
+        db = _projector(ledger, views).db
+        if table_name.startswith("_") or table_name not in db.table_names():
+            names = ", ".join(t for t in db.table_names() if not t.startswith("_"))
+            _fail(f"table: unknown read-model table {table_name!r}; one of {names}")
+        rows = queries.rows(db, table_name)
+    except CreditLedgerError as e:
+        _fail(str(e))
+    _emit(rows, fmt, table_name)
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ from creditledger.domain import (
     RuleRef,
     load_seed003_catalog,
 )
+from creditledger.errors import ConflictError
 from creditledger.verify import VerifyReport, verify_ledger
 
 DEMO_PASSPHRASE = "creditledger-demo"
@@ -101,10 +102,9 @@ def run_demo(path: Path | None = None, console: Console | None = None) -> DemoRe
     """Write the demo ledger at ``path`` (default: a new file in the current folder)."""
     console = console or Console()
     ledger_path = Path(path) if path is not None else default_ledger_path(Path.cwd())
-    if ledger_path.exists():
-        from creditledger.errors import ConflictError
-
-        raise ConflictError(f"{ledger_path}: file exists; the demo writes a new ledger")
+    for existing in (ledger_path, _keys_dir(ledger_path)):
+        if existing.exists():
+            raise ConflictError(f"{existing}: exists; the demo writes a new ledger and keys")
     passphrase = os.environ.get(PASSPHRASE_ENV, DEMO_PASSPHRASE).encode("utf-8")
     keys = _Keys(_keys_dir(ledger_path), passphrase)
     result = DemoResult(ledger_path, keys.folder)
@@ -147,8 +147,10 @@ def _catalog(bank: CreditBank, keys: _Keys, console: Console) -> None:
         bank.register_certificate(code=c.code, name=c.name, name_en=c.name_en, levels=c.levels,
                                   majors=c.majors, signer=keys.keys[c.issuer.code])
     gz, ln = keys.keys[GZCC], keys.keys[LNPC]
-    required = {Category.PUBLIC_BASIC: Decimal(30), Category.MAJOR_BASIC: Decimal(30),
-                Category.MAJOR_CORE: Decimal(40), Category.MAJOR_ELECTIVE: Decimal(20)}
+    required: dict[Category | str, Decimal] = {
+        Category.PUBLIC_BASIC: Decimal(30), Category.MAJOR_BASIC: Decimal(30),
+        Category.MAJOR_CORE: Decimal(40), Category.MAJOR_ELECTIVE: Decimal(20),
+    }
     bank.define_programme(code="530302", name="会计", required_credits=required, signer=gz)
     bank.define_programme(code="460301", name="机电一体化技术", required_credits=required,
                           signer=ln)
@@ -163,8 +165,8 @@ def _catalog(bank: CreditBank, keys: _Keys, console: Console) -> None:
                 difficulty=Decimal(difficulty), assessment_method=method,
                 programmes=[programme], signer=signer,
             )
-    _integrate(bank, catalog_code="intelligent-finance-and-taxation", school=GZCC, programme="530302",
-               course="KJ2103", signer=gz)
+    _integrate(bank, catalog_code="intelligent-finance-and-taxation", school=GZCC,
+               programme="530302", course="KJ2103", signer=gz)
     _integrate(bank, catalog_code="industrial-robot-application-programming", school=LNPC,
                programme="460301", course="JD2201", signer=ln)
     console.print(f"catalog: {len(catalog.certificates)} certificates of seed 003, 2 programmes, "
@@ -230,7 +232,8 @@ def _learners(bank: CreditBank, keys: _Keys, result: DemoResult, console: Consol
         score=Decimal(88), issuer=finance.issuer.code, certificate_code=finance.code,
         level="intermediate", certificate_number="ZNCS-2022-44010001",
         issued_on=date(2022, 6, 30), expires_on=date(2025, 6, 30),
-        certificate_rule=RuleRef(rule_id="1+X/intelligent-finance-and-taxation/intermediate", version=1),
+        certificate_rule=RuleRef(rule_id="1+X/intelligent-finance-and-taxation/intermediate",
+                                 version=1),
         evidence=_evidence("joint assessment 智能财税 intermediate"),
         school_signer=gz, issuer_signer=keys.keys[finance.issuer.code], today=TODAY,
     )
@@ -254,7 +257,8 @@ def _learners(bank: CreditBank, keys: _Keys, result: DemoResult, console: Consol
                       personal_data=PersonalData(name="刘美华"), signer=gz)
     result.learners.append(member)
     bank.recognise_learning_record(
-        kind=AchievementKind.TRAINING_RECORD, learner_id=member, title="会计信息化实务培训（72学时）",
+        kind=AchievementKind.TRAINING_RECORD, learner_id=member,
+        title="会计信息化实务培训（72学时）",
         reference="GZVTC-2022-0315", completed_on=date(2022, 3, 15),
         method=CertificationMethod.CONVERSION, credits=Decimal("4.00"),
         category=Category.MAJOR_ELECTIVE, hours=72,

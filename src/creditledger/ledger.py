@@ -201,7 +201,7 @@ class Ledger(Application[UUID]):
         root_key: SigningKey,
         effective_at: datetime | None = None,
     ) -> KeyEntry:
-        """Replace a principal's key: the new one starts and the old one ends at ``effective_at``."""
+        """Replace a principal's key: the new one starts, the old one ends, at ``effective_at``."""
         registry = self.registry
         moment = effective_at or _now()
         principal = registry.entries[old_key_id].principal if old_key_id in registry.entries else ""

@@ -118,8 +118,9 @@ _SKIPPED_FIELDS = frozenset({"originator_id", "originator_version"})
 
 
 @cache
-def _state_decoder(cls: Any) -> msgspec.json.Decoder[Any]:
-    """A decoder for the stored state of events of ``cls``, typed from its annotations."""
+def _state_decoder(topic: str) -> msgspec.json.Decoder[Any]:
+    """A decoder for the stored state of events of ``topic``, typed from its annotations."""
+    cls = _resolve(topic)
     fields: dict[str, Any] = {}
     for name, hint in typing.get_type_hints(cls).items():
         if name in _SKIPPED_FIELDS or typing.get_origin(hint) is ClassVar:
@@ -142,7 +143,7 @@ def encode_state(event_state: dict[str, Any]) -> bytes:
 
 def decode_state(topic: str, data: bytes) -> dict[str, Any]:
     """Decode stored state into typed values (Decimal, UUID, datetime, Structs...)."""
-    return typing.cast(dict[str, Any], _state_decoder(_resolve(topic)).decode(data))
+    return typing.cast(dict[str, Any], _state_decoder(topic).decode(data))
 
 
 class LedgerMapper(Mapper[UUID]):

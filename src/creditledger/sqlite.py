@@ -80,7 +80,6 @@ INSERT_COMMIT = (
     " signature) VALUES (?,?,?,?,?,?)"
 )
 
-
 HEAD_QUERY = (
     "SELECT (SELECT position FROM stored_events ORDER BY position DESC LIMIT 1),"
     " (SELECT hash FROM stored_events ORDER BY position DESC LIMIT 1),"
@@ -92,11 +91,11 @@ HEAD_QUERY = (
 key registry's version, read in one statement inside the write transaction."""
 
 SELECT_HASHES_CHUNK = 200
+"""Aggregates per statement when reading predecessors' hashes from the database."""
 TIPS_MAX = 16_384
 """How many aggregates' last (version, hash) the recorder remembers between its own commits."""
-
-
 STATEMENT_CACHE_SIZE = 128
+"""Prepared statements kept per connection (Python's default)."""
 
 
 def _create_caching_connection(pool: SQLiteConnectionPool) -> SQLiteConnection:
@@ -219,13 +218,14 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             c, stored_events, signer, committed_at, last_position, registry_version
         )
         rows = self._link(c, stored_events, seq, last_position, prev_hash)
+        key_id = signer.key_id
         statement = CommitStatement(
-            ledger_id, seq, last_position + 1, committed_at, signer.key_id, [r[-1] for r in rows]
+            ledger_id, seq, last_position + 1, committed_at, key_id, [r[-1] for r in rows]
         )
         c.executemany(INSERT_EVENT, rows)
         c.execute(
             INSERT_COMMIT,
-            (seq, last_position + 1, len(rows), committed_at, signer.key_id,
+            (seq, last_position + 1, len(rows), committed_at, key_id,
              signer.sign(statement.message())),
         )
         self._remember(rows)
@@ -252,7 +252,8 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     ) -> list[tuple[Any, ...]]:
         """The event rows of one commit, each linked to its global and aggregate predecessor."""
         oids = [_id_text(s.originator_id) for s in stored_events]
-        recorded = self._recorded_predecessors(c, stored_events, oids)
+        tips = self._tips
+        recorded: dict[str, bytes] | None = None  # read from the database when tips fall short
         rows: list[tuple[Any, ...]] = []
         latest: dict[str, tuple[int, bytes]] = {}  # aggregate -> (version, hash) in this commit
         position = last_position
@@ -266,10 +267,18 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             elif version == 1:
                 prev_aggregate = ZERO_HASH
             else:
-                found = recorded.get(oid)
-                if found is None:
-                    raise IntegrityError(f"aggregate {oid}: version {version - 1} is not recorded")
-                prev_aggregate = found
+                tip = tips.get(oid)
+                if tip is not None and tip[0] == version - 1:
+                    prev_aggregate = tip[1]
+                else:
+                    if recorded is None:
+                        recorded = self._recorded_predecessors(c, stored_events, oids)
+                    found = recorded.get(oid)
+                    if found is None:
+                        raise IntegrityError(
+                            f"aggregate {oid}: version {version - 1} is not recorded"
+                        )
+                    prev_aggregate = found
             position += 1
             topic, state = s.topic, s.state
             h = link_hash(
@@ -332,14 +341,15 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         registry_events = [s for s in stored_events if s.topic in REGISTRY_TOPICS]
         if stored_events[0].topic == GENESIS_TOPIC:
             return self._check_genesis(c, stored_events, signer, last_position)
-        if any(s.topic == GENESIS_TOPIC for s in stored_events):
+        if any(s.topic == GENESIS_TOPIC for s in registry_events):
             raise KeyNotValidError("the genesis event must be the ledger's first event")
         ledger_id = self._read_ledger_id(c)
         book = self._key_book(c, ledger_id, registry_version)
-        problem = book.problem(signer.key_id, committed_at)
+        key_id = signer.key_id
+        problem = book.problem(key_id, committed_at)
         if problem is not None:
-            raise KeyNotValidError(f"key {signer.key_id} may not sign now: {problem.value}")
-        if registry_events and signer.key_id != book.root_key_id:
+            raise KeyNotValidError(f"key {key_id} may not sign now: {problem.value}")
+        if registry_events and key_id != book.root_key_id:
             raise KeyNotValidError("key registry changes must be signed by the root key")
         rid = self._registry_id_hex(ledger_id)
         if any(_id_text(s.originator_id) != rid for s in registry_events):

@@ -4,8 +4,9 @@ It needs only the ledger file and the root public key (from the genesis event, o
 the caller). It streams the ledger in constant memory: one pass in global order recomputes each
 event's hash, checks the global link, the commit structure, and each commit's signer against the
 key registry *as of that commit*; a second pass in aggregate order checks the per-aggregate
-links. Signatures are checked on a thread pool (the Ed25519 verify releases the GIL), so the
-work of both cores overlaps with reading and hashing.
+links. Signatures are checked off the walking thread, in batches: on worker processes when the
+ledger has enough commits to pay for starting them (cryptography's Ed25519 verify holds the GIL,
+so threads cannot use a second core for it), else on a thread pool.
 
 ``verify_ledger`` returns a :class:`VerifyReport` when the ledger is intact and raises
 :class:`TamperedLedgerError` (which carries the report and its first :class:`Fault`) when it is
@@ -14,11 +15,13 @@ not; there is no boolean to forget to check.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sqlite3
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -26,12 +29,13 @@ from typing import Any
 
 import msgspec
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.errors import LedgerError, NotAuthorisedError, UnusableLedgerError
 from creditledger.head import SignedHead
 from creditledger.ledger import probe_ledger_file
-from creditledger.persistence import ZERO_HASH, CommitStatement, decode_state, event_hash
+from creditledger.persistence import ZERO_HASH, CommitStatement, decode_state, link_hash
 from creditledger.registry import (
     GENESIS_TOPIC,
     REGISTRY_TOPICS,
@@ -44,6 +48,14 @@ Progress = Callable[[int, int], None]
 
 SIGNATURE_CHUNK = 128
 PROGRESS_EVERY = 4096
+AGGREGATE_TIPS_MAX = 65_536
+"""Up to this many aggregates, pass 1 also follows each aggregate's versions and links (a few MB),
+so that pass 2 is needed only if it saw something amiss; beyond it, pass 2 always runs."""
+PROCESS_MIN_COMMITS = 512
+"""Below this many commits, signatures are checked on threads: starting worker processes costs
+more (tens of milliseconds) than a second core would save."""
+SIGNATURE_COST_IN_EVENTS = 40
+"""One Ed25519 verify costs about as much as walking this many events (read, hash, check)."""
 
 
 class FaultKind(StrEnum):
@@ -184,10 +196,11 @@ class _Walker:
         self.conn = conn
         self.pinned = pinned
         self.progress = progress
-        self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
-        self.max_pending = 4 * max(1, workers)
+        self.workers = max(1, workers)
+        self.pool: Executor | None = None
+        self.max_pending = 4 * self.workers
         self.pending: deque[Future[Fault | None]] = deque()
-        self.batch: list[tuple[PublicKey, bytes, bytes, _Commit]] = []
+        self.batch: list[_SignatureCheck] = []
         self.book = KeyBook()
         self.ledger_id = ""
         self.events = 0
@@ -197,14 +210,39 @@ class _Walker:
         self.last_time = 0
         self.fault: Fault | None = None
         self.open_commit: _Commit | None = None
+        self.aggregate_tips: dict[str, tuple[int, bytes]] | None = None
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _start_pool(self, events: int) -> None:
+        """Worker processes if there are enough commits and forking is safe here, else threads.
+
+        Forking is used only from a single-threaded process (no other thread can hold a lock
+        the child would inherit); the workers never touch SQLite, only signatures. When the
+        walk is the larger part of the work, one core is left to it.
+        """
+        commits = self.conn.execute("SELECT MAX(seq) FROM ledger_commits").fetchone()[0]
+        many = isinstance(commits, int) and commits >= PROCESS_MIN_COMMITS
+        if (
+            many
+            and self.workers > 1
+            and "fork" in multiprocessing.get_all_start_methods()
+            and threading.active_count() == 1
+        ):
+            signatures_dominate = commits * SIGNATURE_COST_IN_EVENTS >= events
+            processes = self.workers if signatures_dominate else self.workers - 1
+            context = multiprocessing.get_context("fork")
+            self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+        else:
+            self.pool = ThreadPoolExecutor(max_workers=self.workers)
 
     # -- pass 1: global order --------------------------------------------------------------
 
     def run(self, ledger_id_info: str) -> None:
         total = self.conn.execute("SELECT MAX(position) FROM stored_events").fetchone()[0] or 0
+        self._start_pool(total)
         try:
             self._global_pass(total)
             if self.events == 0:
@@ -215,9 +253,15 @@ class _Walker:
             self.fault = self._blame_open_commit(found.fault)
         self._drain_signatures()
         limit = self.fault.position if self.fault else None
-        aggregate_fault = self._aggregate_pass(limit)
-        if aggregate_fault is not None:
-            self.fault = aggregate_fault
+        if self.aggregate_tips is not None:
+            # Pass 1 saw every event and every aggregate as versions 1, 2, ... each linked to
+            # the one before: pass 2 would walk the same sequences and find nothing.
+            self.aggregates = len(self.aggregate_tips)
+            self.aggregate_tips = None
+        else:
+            aggregate_fault = self._aggregate_pass(limit)
+            if aggregate_fault is not None:
+                self.fault = aggregate_fault
         if self.progress:
             self.progress(total, total)
 
@@ -225,37 +269,61 @@ class _Walker:
         commits = self._commits()
         commit: _Commit | None = None
         expected = 1
-        for row in self.conn.execute(
-            "SELECT position, originator_id, originator_version, topic, state, commit_seq,"
-            " prev_hash, prev_aggregate_hash, hash FROM stored_events ORDER BY position"
-        ):
-            position, oid, version, topic, state, seq, prev, prev_agg, stored = row
-            if position != expected:
-                raise _Found(Fault(FaultKind.MISSING_EVENT, expected,
-                                   f"no event at position {expected}; next is {position}"))
-            computed = event_hash(position, seq, oid, version, topic, state, prev, prev_agg)
-            if computed != stored:
-                raise _Found(Fault(FaultKind.HASH_MISMATCH, position,
-                                   "stored bytes do not match the stored hash", oid, seq))
-            if commit is None or seq != commit.seq:
-                if commit is not None:
-                    self._close_commit(commit)
-                commit = self._open_commit(commits, seq, position, oid)
-                self.open_commit = commit
-            if prev != self.last_hash:
-                raise _Found(Fault(FaultKind.GLOBAL_LINK, position,
-                                   "does not link to the previous event's hash", oid, seq))
-            if version == 1 and prev_agg != ZERO_HASH:
-                raise _Found(Fault(FaultKind.AGGREGATE_LINK, position,
-                                   "first event of an aggregate links to a predecessor", oid, seq))
-            commit.hashes.append(stored)
-            if topic in REGISTRY_TOPICS:
-                commit.registry.append((position, oid, topic, state))
-            self.last_hash = stored
-            self.events = position
-            expected += 1
-            if self.progress and position % PROGRESS_EVERY == 0:
-                self.progress(position, total)
+        last_hash = self.last_hash
+        progress = self.progress
+        registry_topics = REGISTRY_TOPICS
+        hash_link = link_hash
+        # Each aggregate's last (version, hash) so far, while every event seen continues its
+        # aggregate (version 1, or the next version linked to the last): then pass 2 has
+        # nothing to find. ``None`` once anything else is seen or there are too many aggregates:
+        # then pass 2 walks the aggregates (in constant memory) and reports what it finds.
+        tips: dict[str, tuple[int, bytes]] | None = {}
+        self.aggregate_tips = None
+        try:
+            # Columns in EventLink's field order, then the stored hash: row[:8] is the link.
+            for row in self.conn.execute(
+                "SELECT position, commit_seq, originator_id, originator_version, topic, state,"
+                " prev_hash, prev_aggregate_hash, hash FROM stored_events ORDER BY position"
+            ):
+                position, seq, oid, version, topic, state, prev, prev_agg, stored = row
+                if position != expected:
+                    raise _Found(Fault(FaultKind.MISSING_EVENT, expected,
+                                       f"no event at position {expected}; next is {position}"))
+                if hash_link(row[:8]) != stored:
+                    raise _Found(Fault(FaultKind.HASH_MISMATCH, position,
+                                       "stored bytes do not match the stored hash", oid, seq))
+                if prev != last_hash:
+                    raise _Found(Fault(FaultKind.GLOBAL_LINK, position,
+                                       "does not link to the previous event's hash", oid, seq))
+                if version == 1 and prev_agg != ZERO_HASH:
+                    raise _Found(Fault(FaultKind.AGGREGATE_LINK, position,
+                                       "first event of an aggregate links to a predecessor",
+                                       oid, seq))
+                if commit is None or seq != commit.seq:
+                    if commit is not None:
+                        self._close_commit(commit)
+                    commit = self._open_commit(commits, seq, position, oid)
+                    self.open_commit = commit
+                commit.hashes.append(stored)
+                if topic in registry_topics:
+                    commit.registry.append((position, oid, topic, state))
+                if tips is not None:
+                    tip = tips.get(oid)
+                    if (
+                        (version == 1 and tip is None)
+                        or (tip is not None and tip[0] == version - 1 and tip[1] == prev_agg)
+                    ) and (tip is not None or len(tips) < AGGREGATE_TIPS_MAX):
+                        tips[oid] = (version, stored)
+                    else:
+                        tips = None
+                last_hash = stored
+                expected += 1
+                if progress and position % PROGRESS_EVERY == 0:
+                    progress(position, total)
+            self.aggregate_tips = tips
+        finally:
+            self.last_hash = last_hash
+            self.events = expected - 1
         if commit is not None:
             self._close_commit(commit)
         extra = next(commits, None)
@@ -309,7 +377,8 @@ class _Walker:
         self.commits = commit.seq
         statement = CommitStatement(self.ledger_id, commit.seq, commit.first_position,
                                     commit.committed_at, commit.key_id, commit.hashes)
-        self._queue_signature(self.book.public_key(commit.key_id), commit, statement.message())
+        raw_key = self.book.records[commit.key_id].entry.public_key
+        self._queue_signature(raw_key, commit, statement.message())
 
     def _genesis(self, commit: _Commit) -> None:
         first = commit.registry[0] if commit.registry else None
@@ -339,6 +408,8 @@ class _Walker:
             raise _Found(Fault(_KEY_FAULTS[problem], commit.first_position,
                                f"commit {commit.seq} signed by {commit.key_id}: {problem.value}",
                                commit=commit.seq))
+        if not commit.registry:
+            return
         registry = registry_id(self.ledger_id).hex
         for position, oid, topic, _state in commit.registry:
             if oid != registry or topic == GENESIS_TOPIC:
@@ -366,14 +437,17 @@ class _Walker:
 
     # -- signatures, on the thread pool ----------------------------------------------------
 
-    def _queue_signature(self, key: PublicKey, commit: _Commit, message: bytes) -> None:
-        self.batch.append((key, commit.signature, message, commit))
+    def _queue_signature(self, raw_key: bytes, commit: _Commit, message: bytes) -> None:
+        self.batch.append(
+            (raw_key, commit.signature, message, commit.first_position, commit.seq, commit.key_id)
+        )
         if len(self.batch) >= SIGNATURE_CHUNK:
             self._submit()
 
     def _submit(self) -> None:
         if self.batch:
-            self.pending.append(self.pool.submit(_check_signatures, self.batch))
+            assert self.pool is not None
+            self.pending.append(self.pool.submit(_verify_signatures, self.batch))
             self.batch = []
         while len(self.pending) > self.max_pending:
             self._collect(self.pending.popleft())
@@ -455,6 +529,11 @@ class _Walker:
         )
 
 
+_SignatureCheck = tuple[bytes, bytes, bytes, int, int, str]
+"""(raw public key, signature, signed message, commit's first position, commit seq, key id):
+plain values, cheap to send to a worker process."""
+
+
 def _check_signatures(batch: list[tuple[PublicKey, bytes, bytes, _Commit]]) -> Fault | None:
     for key, signature, message, commit in batch:
         try:
@@ -463,6 +542,26 @@ def _check_signatures(batch: list[tuple[PublicKey, bytes, bytes, _Commit]]) -> F
             return Fault(FaultKind.BAD_SIGNATURE, commit.first_position,
                          f"the signature of commit {commit.seq} does not verify with key "
                          f"{commit.key_id}", commit=commit.seq)
+    return None
+
+
+def _verify_signatures(batch: list[_SignatureCheck]) -> Fault | None:
+    """The first commit of ``batch`` whose signature does not verify, as a fault.
+
+    The same checks and fault as :func:`_check_signatures`, on plain values (cheap to send to a
+    worker process), with each public key loaded once per batch.
+    """
+    keys: dict[bytes, Ed25519PublicKey] = {}
+    for raw_key, signature, message, first_position, seq, key_id in batch:
+        key = keys.get(raw_key)
+        if key is None:
+            key = keys[raw_key] = Ed25519PublicKey.from_public_bytes(raw_key)
+        try:
+            key.verify(signature, message)  # what PublicKey(raw_key).verify does
+        except InvalidSignature:
+            return Fault(FaultKind.BAD_SIGNATURE, first_position,
+                         f"the signature of commit {seq} does not verify with key "
+                         f"{key_id}", commit=seq)
     return None
 
 

@@ -147,7 +147,8 @@ def test_generated_consistency_proofs_equal_the_golden_happy_paths() -> None:
 # --- helpers for the property tests -----------------------------------------------------------
 
 MAX_LEAVES = 300
-PROPERTY_SETTINGS = settings(max_examples=150, deadline=None)
+# At least 150 examples (about 4 s for this file), more under a bigger loaded profile (soak).
+PROPERTY_SETTINGS = settings(max_examples=max(150, settings().max_examples), deadline=None)
 
 
 def _tree_from_hashes(hashes: list[bytes]) -> MerkleTree:
@@ -197,6 +198,11 @@ def consistency_cases(draw: st.DrawFn, strict: bool = False) -> tuple[int, int, 
     n = draw(st.integers(2 if strict else 1, MAX_LEAVES))
     size2 = draw(st.integers(2 if strict else 1, n))
     return n, draw(st.integers(1, size2 - 1 if strict else size2)), size2
+
+
+def changed_sizes(size: int) -> st.SearchStrategy[int]:
+    """Sizes near ``size`` (where equal proof shapes are common) or anywhere in range."""
+    return st.integers(max(0, size - 4), size + 4) | st.integers(0, MAX_LEAVES + 2)
 
 
 def _inclusion(n: int, size: int, index: int) -> tuple[bytes, list[bytes], bytes]:
@@ -307,13 +313,14 @@ def test_changed_leaf_index_is_rejected(case: tuple[int, int, int], data: st.Dat
 
 
 @PROPERTY_SETTINGS
-@given(inclusion_cases(), st.integers(0, MAX_LEAVES + 2))
+@given(inclusion_cases(), st.data())
 def test_changed_tree_size_is_rejected_unless_the_path_shape_is_identical(
-    case: tuple[int, int, int], other: int
+    case: tuple[int, int, int], data: st.DataObject
 ) -> None:
     # An inclusion proof does not commit to the tree size by itself: e.g. leaf 0 of 3 and of 4
     # have the same path shape. The size must come authenticated with the root.
     n, size, index = case
+    other = data.draw(changed_sizes(size))
     leaf, proof, root = _inclusion(n, size, index)
     same_shape = index < other and ref.path_shape(index, other) == ref.path_shape(index, size)
     assert _verifies(lambda: verify_inclusion(leaf, index, other, proof, root)) == same_shape
@@ -368,17 +375,28 @@ def test_added_or_removed_consistency_proof_hash_is_rejected(
 
 
 @PROPERTY_SETTINGS
-@given(consistency_cases(), st.integers(0, MAX_LEAVES + 2), st.integers(0, MAX_LEAVES + 2))
+@given(consistency_cases(), st.data())
 def test_changed_consistency_sizes_are_rejected_unless_the_proof_shape_is_identical(
-    case: tuple[int, int, int], other1: int, other2: int
+    case: tuple[int, int, int], data: st.DataObject
 ) -> None:
-    # Like inclusion proofs, consistency proofs do not commit to the sizes by themselves.
+    # Like inclusion proofs, consistency proofs do not commit to the sizes by themselves:
+    # e.g. the proofs from 2 to 3 and from 2 to 4 have the same shape.
     n, size1, size2 = case
+    other1, other2 = data.draw(changed_sizes(size1)), data.draw(changed_sizes(size2))
     proof, root1, root2 = _consistency(n, size1, size2)
     shape = ref.subproof_shape(size1, size2)
     same_shape = 0 < other1 <= other2 and ref.subproof_shape(other1, other2) == shape
     verdict = _verifies(lambda: verify_consistency(other1, other2, proof, root1, root2))
     assert verdict == same_shape
+
+
+def test_proofs_verify_for_other_sizes_with_the_same_shape_so_sizes_need_a_signed_root() -> None:
+    leaf, proof, root = _inclusion(4, 3, 0)
+    assert ref.path_shape(0, 3) == ref.path_shape(0, 4)
+    verify_inclusion(leaf, 0, 4, proof, root)  # the size-3 proof and root, claimed as size 4
+    proof, root1, root2 = _consistency(4, 2, 3)
+    assert ref.subproof_shape(2, 3) == ref.subproof_shape(2, 4)
+    verify_consistency(2, 4, proof, root1, root2)  # the 2 -> 3 proof, claimed as 2 -> 4
 
 
 # --- edge cases -------------------------------------------------------------------------------

@@ -85,7 +85,8 @@ def test_garbage_root_key_exits_2(content: bytes, built: Built, tmp_path: Path) 
 
 
 def test_missing_root_key_file_exits_2(built: Built, tmp_path: Path) -> None:
-    assert_unusable(run("verify", str(built.path), "--root-key", str(tmp_path / "nope")), "root key")
+    result = run("verify", str(built.path), "--root-key", str(tmp_path / "nope"))
+    assert_unusable(result, "root key")
 
 
 def test_garbage_head_file_exits_2(built: Built, tmp_path: Path) -> None:

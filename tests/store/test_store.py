@@ -43,7 +43,9 @@ def ledger(tmp_path: Path) -> tuple[Ledger, SigningKey, SigningKey]:
     return led, root, school
 
 
-def test_stored_events_reload_with_exact_types(ledger: tuple[Ledger, SigningKey, SigningKey]) -> None:
+def test_stored_events_reload_with_exact_types(
+    ledger: tuple[Ledger, SigningKey, SigningKey],
+) -> None:
     led, _, school = ledger
     acc = Account("学生-1")
     acc.credit(Decimal("2.50"), note="智能财税")

@@ -1,0 +1,198 @@
+"""Keeping read models: a polling subscription to the ledger, exactly-once, resumable, rebuildable.
+
+eventsourcing's SQLite recorder has no ``subscribe``, so its ``ProjectionRunner`` cannot follow a
+SQLite ledger. :class:`Projector` is the equivalent: it **polls** the ledger's notification log
+(``select_notifications``, in position order) and applies each batch of events to the read models
+in the views database *together with* each projection's tracking position, in one SQLite
+transaction. A crash between two batches loses nothing and applies nothing twice: on restart each
+projection resumes after the last position it committed, and an event at or below that position
+is skipped.
+
+The views database is a separate SQLite file (by default beside the ledger, ``*.views.db``),
+written with sqlite-utils. It holds no truth of its own: :meth:`Projector.rebuild` drops a
+projection's tables and replays the ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlite_utils
+from eventsourcing.persistence import ApplicationRecorder
+
+from creditledger.errors import CreditLedgerError
+from creditledger.persistence import decode_state
+
+TRACKING_TABLE = "_projection_tracking"
+BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class Change:
+    """One event as projections see it: its position in the signed chain and its decoded state."""
+
+    position: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: dict[str, Any]
+
+
+class Projection(Protocol):
+    """A read model: tables it owns, and how a batch of events changes them."""
+
+    name: str
+    version: int  # bump to force a rebuild when the tables' shape changes
+    topics: frozenset[str]
+    tables: tuple[str, ...]
+
+    def create(self, db: sqlite_utils.Database) -> None:
+        """Create the projection's tables and indexes (idempotent)."""
+
+    def apply(self, db: sqlite_utils.Database, changes: Sequence[Change]) -> None:
+        """Apply events (all of this projection's topics, in position order)."""
+
+
+class ProjectionTimeout(CreditLedgerError, TimeoutError):
+    """A projection did not reach the awaited position in time."""
+
+
+def views_path_for(ledger_path: str | Path) -> Path:
+    """The default views database of a ledger: ``NAME.views.db`` beside ``NAME.ledger``."""
+    p = Path(ledger_path)
+    return p.with_name(p.stem + ".views.db")
+
+
+class Projector:
+    """Follows a ledger's notification log and keeps a set of projections up to date."""
+
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        views: str | Path | sqlite_utils.Database,
+        projections: Iterable[Projection],
+        *,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.recorder = recorder
+        self.db = views if isinstance(views, sqlite_utils.Database) else _open_views(views)
+        self.projections = list(projections)
+        self.batch_size = batch_size
+        self._prepare()
+
+    def _prepare(self) -> None:
+        self.db.execute(
+            f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} "
+            "(name TEXT PRIMARY KEY, version INTEGER NOT NULL, position INTEGER NOT NULL)"
+        )
+        for projection in self.projections:
+            row = self._tracking_row(projection.name)
+            if row is not None and row[0] != projection.version:
+                self._drop(projection)  # the shape changed: rebuild from the log
+            with self.db.atomic():
+                projection.create(self.db)
+                self.db.execute(
+                    f"INSERT OR IGNORE INTO {TRACKING_TABLE} (name, version, position) "
+                    "VALUES (?, ?, 0)", [projection.name, projection.version],
+                )
+
+    def _tracking_row(self, name: str) -> tuple[int, int] | None:
+        row = self.db.execute(
+            f"SELECT version, position FROM {TRACKING_TABLE} WHERE name=?", [name]
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
+    def position(self, name: str | None = None) -> int:
+        """The position up to which ``name`` (default: every projection) has applied the log."""
+        names = [name] if name else [p.name for p in self.projections]
+        rows = [self._tracking_row(n) for n in names]
+        return min((r[1] for r in rows if r is not None), default=0)
+
+    # -- catching up -----------------------------------------------------------------------
+
+    def catch_up(self, *, limit: int | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> int:
+        """Apply every event recorded after the projections' positions; return how many."""
+        applied = 0
+        head = self.recorder.max_notification_id() or 0
+        while limit is None or applied < limit:
+            start = self.position() + 1
+            batch = self.recorder.select_notifications(start, self.batch_size, stop=head)
+            if not batch:
+                break
+            self._apply_batch(batch)
+            applied += len(batch)
+            if progress:
+                progress(batch[-1].id, head)
+        return applied
+
+    def _apply_batch(self, batch: Sequence[Any]) -> None:
+        wanted = set().union(*(p.topics for p in self.projections))
+        changes = [
+            Change(n.id, _hex(n.originator_id), n.originator_version, n.topic,
+                   decode_state(n.topic, n.state))
+            for n in batch if n.topic in wanted
+        ]
+        last = batch[-1].id
+        with self.db.atomic():
+            for projection in self.projections:
+                done = self._tracking_row(projection.name)
+                after = done[1] if done else 0
+                mine = [c for c in changes if c.position > after and c.topic in projection.topics]
+                if mine:
+                    projection.apply(self.db, mine)
+                if last > after:
+                    self.db.execute(f"UPDATE {TRACKING_TABLE} SET position=? WHERE name=?",
+                                    [last, projection.name])
+
+    def wait_for(self, position: int, *, timeout: float = 10.0, poll: float = 0.05) -> None:
+        """Read-your-writes: return once every projection has applied ``position``."""
+        deadline = time.monotonic() + timeout
+        while self.position() < position:
+            self.catch_up()
+            if self.position() >= position:
+                return
+            if time.monotonic() > deadline:
+                raise ProjectionTimeout(
+                    f"projections reached {self.position()}, not {position}, in {timeout}s")
+            time.sleep(poll)
+
+    def follow(self, *, poll: float = 0.5, stop: Callable[[], bool] = lambda: False) -> None:
+        """Poll the ledger until ``stop()`` says so, applying new events as they arrive."""
+        while not stop():
+            if self.catch_up() == 0:
+                time.sleep(poll)
+
+    # -- rebuilding ------------------------------------------------------------------------
+
+    def rebuild(self, name: str | None = None) -> int:
+        """Drop a projection's tables (default: all) and replay the whole ledger into them."""
+        for projection in self.projections:
+            if name is None or projection.name == name:
+                self._drop(projection)
+        self._prepare()
+        return self.catch_up()
+
+    def _drop(self, projection: Projection) -> None:
+        with self.db.atomic():
+            for table in projection.tables:
+                self.db.execute(f"DROP TABLE IF EXISTS [{table}]")
+            self.db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name=?", [projection.name])
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _open_views(path: str | Path) -> sqlite_utils.Database:
+    db = sqlite_utils.Database(str(path))
+    db.execute("PRAGMA journal_mode=WAL")
+    db.conn.execute("PRAGMA busy_timeout=30000")
+    return db
+
+
+def _hex(originator_id: Any) -> str:
+    return originator_id.hex if hasattr(originator_id, "hex") else str(originator_id)
