@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
-from enum import Enum
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -166,7 +166,7 @@ def demo(
 # -- read models ---------------------------------------------------------------------------------
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"

@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 from hypothesis import given
-from hypothesis import strategies as st
 
-from creditledger.bank import CreditBank
 from creditledger.errors import CreditLedgerError, NotFoundError
 from creditledger.projections import (
     CreditsProjection,

@@ -11,7 +11,6 @@ from uuid import UUID
 import msgspec
 
 from creditledger.domain import (
-    REVERSED_OR_VOIDED,
     CapScope,
     ConversionRule,
     CreditTransfers,
@@ -130,7 +129,7 @@ def check_caps(run: Run) -> None:
     """2. Whatever the order, what a learner receives through a rule stays within its caps."""
     for rule in run.rules:
         live = [s.record for s in run.book.conversions.values()
-                if s.status not in REVERSED_OR_VOIDED and s.record.rule.rule_id == rule.rule_id]
+                if s.is_live and s.record.rule.rule_id == rule.rule_id]
         uses = [CapUse(next(x for x in c.sources if x.achievement_id == t.source_achievement_id),
                        t.amount, c.on.year)
                 for c in live for t in c.transfers if t.credit_account == c.target.account]

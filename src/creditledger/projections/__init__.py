@@ -8,6 +8,7 @@ subscription, exactly-once, resumable) and :mod:`creditledger.projections.querie
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from eventsourcing.application import Application
 
@@ -26,7 +27,7 @@ def default_projections() -> list[Projection]:
     return [CatalogProjection(), CreditsProjection()]
 
 
-def open_projector(ledger: Application, views: str | Path | None = None) -> Projector:
+def open_projector(ledger: Application[Any], views: str | Path | None = None) -> Projector:
     """A projector for ``ledger``'s default read models; views default to ``*.views.db``."""
     if views is None:
         views = views_path_for(ledger.env.get("SQLITE_DBNAME") or "ledger")

@@ -43,10 +43,11 @@ def _value(x: Any) -> Any:
 class CatalogProjection:
     """Institutions, programmes, courses and certificates, for catalog search (R1, R11, R18)."""
 
-    name = "catalog"
-    version = 1
-    tables = ("institutions", "programmes", "programme_courses", "courses", "certificates")
-    topics = frozenset({
+    name: str = "catalog"
+    version: int = 1
+    tables: tuple[str, ...] = (
+        "institutions", "programmes", "programme_courses", "courses", "certificates")
+    topics: frozenset[str] = frozenset({
         _topic(Institution, "Registered"), _topic(Institution, "Renamed"),
         _topic(Programme, "Established"), _topic(Programme, "CourseAdded"),
         _topic(Programme, "CourseRemoved"),
@@ -56,30 +57,30 @@ class CatalogProjection:
     })
 
     def create(self, db: sqlite_utils.Database) -> None:
-        db["institutions"].create(
+        db.table("institutions").create(
             {"institution_id": str, "code": str, "name": str, "kind": str,
              "has_credit_system": int, "position": int},
             pk="institution_id", if_not_exists=True)
-        db["programmes"].create(
+        db.table("programmes").create(
             {"programme_id": str, "institution": str, "code": str, "name": str, "position": int},
             pk="programme_id", if_not_exists=True)
-        db["programme_courses"].create(
+        db.table("programme_courses").create(
             {"programme_id": str, "course_code": str, "category": str},
             pk=("programme_id", "course_code"), if_not_exists=True)
-        db["courses"].create(
+        db.table("courses").create(
             {"course_id": str, "owner": str, "code": str, "name": str, "category": str,
              "nature": str, "course_type": str, "attribute": str, "theory_hours": int,
              "practice_hours": int, "difficulty": str, "credits_cents": int,
              "assessment_method": str, "position": int},
             pk="course_id", if_not_exists=True)
-        db["certificates"].create(
+        db.table("certificates").create(
             {"certificate_id": str, "issuer": str, "code": str, "name": str, "name_en": str,
              "levels": str, "majors": str, "position": int},
             pk="certificate_id", if_not_exists=True)
         for table, columns in (("courses", ["owner", "code"]), ("courses", ["name"]),
                                ("courses", ["category"]), ("certificates", ["name"]),
                                ("certificates", ["issuer", "code"])):
-            db[table].create_index(columns, if_not_exists=True)
+            db.table(table).create_index(columns, if_not_exists=True)
 
     def apply(self, db: sqlite_utils.Database, changes: Sequence[Change]) -> None:
         for c in changes:
@@ -145,25 +146,25 @@ class CatalogProjection:
 class CreditsProjection:
     """Learner accounts, balances per category, achievements and transcripts (R2–R5, R15)."""
 
-    name = "credits"
-    version = 1
-    tables = ("accounts", "balances", "achievements", "transcript")
-    topics = frozenset({
+    name: str = "credits"
+    version: int = 1
+    tables: tuple[str, ...] = ("accounts", "balances", "achievements", "transcript")
+    topics: frozenset[str] = frozenset({
         _topic(LearnerAccount, "Opened"), _topic(LearnerAccount, "Enrolled"),
         _topic(LearnerAccount, "Credited"), _topic(LearnerAccount, "Reversed"),
         _topic(Achievement, "Recognised"), _topic(Achievement, "Revoked"),
     })
 
     def create(self, db: sqlite_utils.Database) -> None:
-        db["accounts"].create(
+        db.table("accounts").create(
             {"account_id": str, "learner_id": str, "learner_type": str,
              "home_institution": str, "programme_code": str, "position": int},
             pk="account_id", if_not_exists=True)
-        db["accounts"].create_index(["learner_id"], unique=True, if_not_exists=True)
-        db["balances"].create(
+        db.table("accounts").create_index(["learner_id"], unique=True, if_not_exists=True)
+        db.table("balances").create(
             {"learner_id": str, "category": str, "credits_cents": int},
             pk=("learner_id", "category"), if_not_exists=True)
-        db["achievements"].create(
+        db.table("achievements").create(
             {"achievement_id": str, "learner_id": str, "kind": str, "title": str,
              "certified_by": str, "method": str, "category": str, "credits_cents": int,
              "status": str, "term": str, "course_code": str, "certificate_code": str,
@@ -171,9 +172,9 @@ class CreditsProjection:
              "learner_type": str, "home_institution": str, "programme_code": str,
              "position": int, "revoked_position": int, "revoked_reason": str},
             pk="achievement_id", if_not_exists=True)
-        db["achievements"].create_index(["learner_id"], if_not_exists=True)
-        db["achievements"].create_index(["kind", "certified_by"], if_not_exists=True)
-        db["transcript"].create(
+        db.table("achievements").create_index(["learner_id"], if_not_exists=True)
+        db.table("achievements").create_index(["kind", "certified_by"], if_not_exists=True)
+        db.table("transcript").create(
             {"learner_id": str, "position": int, "entry": str, "achievement_id": str,
              "title": str, "kind": str, "category": str, "credits_cents": int,
              "detail": str},
