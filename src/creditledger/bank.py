@@ -88,7 +88,7 @@ class CreditBank(TransferCommands, Ledger):
 
     def _get(self, cls: type[A], aggregate_id: UUID, kind: str, key: str, field: str) -> A:
         try:
-            found: Aggregate = self.repository.get(aggregate_id)
+            found: Aggregate = self.load(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(kind, key, field) from None
         if not isinstance(found, cls):
@@ -97,7 +97,7 @@ class CreditBank(TransferCommands, Ledger):
 
     def _exists(self, aggregate_id: UUID) -> bool:
         try:
-            self.repository.get(aggregate_id)
+            self.load(aggregate_id)
         except AggregateNotFoundError:
             return False
         return True
@@ -480,7 +480,7 @@ class CreditBank(TransferCommands, Ledger):
 
     def _existing_achievement(self, proposed: Achievement) -> Achievement | None:
         try:
-            existing: Achievement = self.repository.get(proposed.id)
+            existing: Achievement = self.load(proposed.id)
         except AggregateNotFoundError:
             return None
         check_retry(existing, proposed)

@@ -297,6 +297,84 @@ def export(
     _emit(rows, fmt, table_name)
 
 
+@app.command("import")
+def import_(
+    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    file: Annotated[Path, typer.Argument(help="CSV, JSON or JSON Lines file (UTF-8).")],
+    key: Annotated[Path, typer.Option("--key", help="The importing institution's key (PEM).")],
+    record_type: Annotated[
+        str | None,
+        typer.Option("--type", help="learner, course, certificate or achievement (CSV files)."),
+    ] = None,
+    skip_bad: Annotated[
+        Path | None,
+        typer.Option("--skip-bad", help="Write good rows anyway; bad rows go to this CSV."),
+    ] = None,
+    commit_size: Annotated[int, typer.Option(help="Rows per signed commit.")] = 500,
+    passphrase_env: Annotated[
+        str, typer.Option(help="Environment variable holding the key's passphrase.")
+    ] = PASSPHRASE_ENV,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Batch import (数据批处理): every row validated first; any bad row writes nothing
+    (exit 1, each bad row listed) unless --skip-bad is given. Re-running is idempotent."""
+    from creditledger.bank import CreditBank
+    from creditledger.batch import ImportRejectedError
+
+    try:
+        signer = SigningKey.load(key, _passphrase(passphrase_env))
+        bank = CreditBank.open(ledger)
+    except CreditLedgerError as e:
+        _fail(str(e))
+    try:
+        report = _import_with_progress(bank, file, signer, record_type, skip_bad, commit_size,
+                                       show=not as_json)
+    except ImportRejectedError as e:
+        _print_import(e.report, as_json)
+        raise typer.Exit(1) from None
+    except CreditLedgerError as e:
+        _fail(str(e))
+    finally:
+        bank.close()
+    _print_import(report, as_json)
+
+
+def _import_with_progress(bank: Any, file: Path, signer: SigningKey, record_type: str | None,
+                          skip_bad: Path | None, commit_size: int, *, show: bool) -> Any:
+    from creditledger.batch import import_file
+
+    kwargs: dict[str, Any] = dict(signer=signer, record_type=record_type, skip_bad=skip_bad,
+                                  commit_size=commit_size)
+    if not (show and err.is_terminal):
+        return import_file(bank, file, **kwargs)
+    columns = (TextColumn("importing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("import", total=None)
+        return import_file(bank, file, progress=lambda d, t: bar.update(task, completed=d,
+                                                                         total=t), **kwargs)
+
+
+def _print_import(report: Any, as_json: bool) -> None:
+    import msgspec
+
+    if as_json:
+        typer.echo(msgspec.json.encode(report).decode())
+        return
+    for bad in report.rejected:
+        err.print(f"line {bad.line}: {bad.field}: {bad.problem}", highlight=False,
+                  soft_wrap=True)
+    if report.rejected and report.rejects_file is None:
+        err.print(f"[bold red]rejected[/]: {len(report.rejected)} bad rows of {report.rows}; "
+                  "nothing written (use --skip-bad REJECTS.csv to write the good rows)",
+                  highlight=False)
+        return
+    rejects = (f", {len(report.rejected)} rejected to {report.rejects_file}"
+               if report.rejects_file else "")
+    out.print(f"imported {report.rows} rows: {report.written} written, {report.unchanged} "
+              f"already recorded{rejects}; {report.commits} signed commits", highlight=False)
+
+
 def main() -> None:
     """Entry point of the ``creditledger`` command."""
     try:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from eventsourcing.persistence import Mapper, Recording
 from eventsourcing.utils import get_topic
 
 from creditledger.crypto.keys import PublicKey, SigningKey
-from creditledger.errors import ConflictError, UnusableLedgerError
+from creditledger.errors import ConflictError, NotAuthorisedError, UnusableLedgerError
 from creditledger.persistence import LedgerMapper
 from creditledger.registry import KeyEntry, KeyRegistry, registry_id
 from creditledger.sqlite import ChainedSQLiteApplicationRecorder
@@ -67,6 +70,24 @@ def probe_ledger_file(path: str | Path) -> str:
     return str(info["ledger_id"])
 
 
+@dataclass
+class UnitOfWork:
+    """Aggregates staged by the commands of one unit of work, to be saved in one commit."""
+
+    signer: SigningKey
+    aggregates: dict[UUID, Any] = field(default_factory=dict)
+    staged: dict[UUID, Any] = field(default_factory=dict)
+    recordings: list[Recording[UUID]] = field(default_factory=list)
+
+    def stage(self, objs: Iterable[Any], signer: SigningKey | None) -> None:
+        if signer is None or signer.key_id != self.signer.key_id:
+            raise NotAuthorisedError("every command of a unit of work is signed by its signer")
+        for obj in objs:
+            if obj is not None:
+                self.aggregates[obj.id] = obj
+                self.staged[obj.id] = obj
+
+
 class Ledger(Application[UUID]):
     """A signed, hash-linked event store for a credit bank, on eventsourcing.
 
@@ -79,6 +100,7 @@ class Ledger(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self._ledger_id: str | None = None
+        self._unit: UnitOfWork | None = None
 
     def construct_mapper(self) -> Mapper[UUID]:
         return LedgerMapper(
@@ -156,8 +178,50 @@ class Ledger(Application[UUID]):
         signer: SigningKey | None = None,
         **kwargs: Any,
     ) -> list[Recording[UUID]]:
-        """Save aggregates in one commit, signed by ``signer``: all of it, or nothing."""
+        """Save aggregates in one commit, signed by ``signer``: all of it, or nothing.
+
+        Inside :meth:`unit_of_work` the aggregates are staged instead, and written together
+        when the unit ends.
+        """
+        unit = self._unit
+        if unit is not None:
+            unit.stage(objs, signer)
+            return []
         return super().save(*objs, signer=signer, **kwargs)
+
+    def load(self, aggregate_id: UUID) -> Any:
+        """The aggregate with this id: the staged copy inside a unit of work, else from the store.
+
+        Raises eventsourcing's ``AggregateNotFoundError`` if there is none.
+        """
+        unit = self._unit
+        if unit is not None:
+            staged = unit.aggregates.get(aggregate_id)
+            if staged is not None:
+                return staged
+            loaded: Any = self.repository.get(aggregate_id)
+            unit.aggregates[aggregate_id] = loaded
+            return loaded
+        return self.repository.get(aggregate_id)
+
+    @contextmanager
+    def unit_of_work(self, signer: SigningKey, *, dry_run: bool = False) -> Iterator[UnitOfWork]:
+        """Run several commands as one signed commit (batch import, 数据批处理).
+
+        Commands inside see each other's effects (loads return the staged aggregates). On a
+        normal exit everything staged is saved in one commit signed by ``signer``; on an error,
+        or with ``dry_run``, nothing is written. Units do not nest.
+        """
+        if self._unit is not None:
+            raise ConflictError("a unit of work is already open on this ledger")
+        unit = UnitOfWork(signer)
+        self._unit = unit
+        try:
+            yield unit
+        finally:
+            self._unit = None
+        if not dry_run and unit.staged:
+            unit.recordings = super().save(*unit.staged.values(), signer=signer)
 
     # -- key registry ----------------------------------------------------------------------
 

@@ -13,12 +13,14 @@ import msgspec
 from creditledger.domain import (
     CapScope,
     ConversionRule,
+    ConversionStatus,
     CreditTransfers,
     SourceFacts,
     SourceLineage,
     TargetKind,
     TransferKind,
 )
+from creditledger.domain.conversion_policy import selector_matches
 from creditledger.domain.transfer_caps import CapUse, cap_key
 from creditledger.domain.transfer_lineage import trace_account
 from creditledger.errors import CreditLedgerError
@@ -57,14 +59,17 @@ class Run:
     def _apply(self, op: tuple[Any, ...]) -> None:
         if op[0] == "convert":
             rule = self.rules[op[1] % len(self.rules)]
-            ids = list(dict.fromkeys(self.order[j % len(self.order)] for j in op[2]))
+            ids = self.pick(rule, op[2], op[4], op[5] if len(op) > 5 else None)
             credits = TARGET_CREDITS.get(rule.target.code)
             done = self.book.convert(request(rule, *(self.facts(i) for i in ids),
                                              target_credits=credits, on=conversion_day(op[3])))
             if done.id not in self.accepted:
                 self.accepted.append(done.id)
         elif op[0] in ("post", "void") and self.accepted:
-            cid = self.accepted[op[1] % len(self.accepted)]
+            waiting = [c for c in self.accepted
+                       if self.book.conversion(c).status is ConversionStatus.PENDING]
+            choices = waiting or self.accepted  # mostly the pending ones
+            cid = choices[op[1] % len(choices)]
             on = self.book.conversion(cid).record.on
             if op[0] == "post":
                 self.book.post_pending(cid, makeup_score=op[2], on=on)
@@ -74,6 +79,26 @@ class Run:
             sid = self.order[op[1] % len(self.order)]
             self.revoked.add(sid)
             self.book.reverse_source(sid, reason="revoked", on=DAY + timedelta(days=500))
+
+
+    def pick(self, rule: ConversionRule, picks: list[int], matching: bool,
+             forced: int | None) -> list[UUID]:
+        """Sources for a conversion: blindly by index, or one matching source per selector
+        (``forced``, an index into the sources, is always among them)."""
+        if not matching:
+            return list(dict.fromkeys(self.order[j % len(self.order)] for j in picks))
+        must = None if forced is None else self.order[forced]
+        chosen: list[UUID] = []
+        for k, selector in enumerate(rule.sources):
+            fits = [i for i in self.order
+                    if i not in chosen and selector_matches(selector, self.sources[i])]
+            if must in fits:
+                chosen.append(must)  # type: ignore[arg-type]
+            elif fits:
+                chosen.append(fits[picks[k % len(picks)] % len(fits)])
+        if must is not None and must not in chosen:
+            chosen.append(must)  # it fits no selector: the conversion will be refused
+        return chosen or [self.order[picks[0] % len(self.order)]]
 
 
 # Independent recomputation from the transfer list ----------------------------------------------

@@ -40,13 +40,14 @@ from .world import between_majors_rule
 
 TARGET_CREDITS = {"KJ2103": "4.00", "KJ2104": "2.00", "GG1002": "4.00", "M-TAX": "6.00"}
 
-credits = st.integers(2, 24).map(lambda n: (Decimal(n) / 4).quantize(Decimal("0.01")))
+credits = st.integers(2, 32).map(lambda n: (Decimal(n) / 4).quantize(Decimal("0.01")))
 levels = st.sampled_from(list(CertificateLevel))
 
 
 @st.composite
-def sources(draw: st.DrawFn, name: str) -> SourceFacts:
-    kind = draw(st.sampled_from(["cert", "training", "course"]))
+def sources(draw: st.DrawFn, name: str, kind: str | None = None) -> SourceFacts:
+    """A recognised source of ``kind`` (cert, training or course; random if None)."""
+    kind = kind or draw(st.sampled_from(["cert", "training", "course"]))
     common: dict[str, Any] = dict(credits=draw(credits),
                                   achieved_on=DAY - timedelta(days=draw(st.integers(0, 3000))))
     if kind == "cert":
@@ -75,7 +76,7 @@ def caps(draw: st.DrawFn) -> tuple[Cap, ...]:
 def rules(draw: st.DrawFn, rule_id: str) -> ConversionRule:
     kind = draw(st.sampled_from(["course", "fixed", "ratio", "module", "correspondence"]))
     capped = draw(caps())
-    makeup = draw(st.sampled_from([None, None, Decimal(60)]))
+    makeup = draw(st.sampled_from([None, Decimal(60)]))
     shareable = draw(st.booleans())
     if kind == "course":
         code = draw(st.sampled_from(["KJ2103", "KJ2104"]))
@@ -109,18 +110,24 @@ def rule_sets(min_size: int = 1, max_size: int = 5) -> st.SearchStrategy[list[Co
         lambda n: st.tuples(*(rules(f"r{i}") for i in range(n))).map(list))
 
 
-def source_lists(min_size: int = 1, max_size: int = 6) -> st.SearchStrategy[list[SourceFacts]]:
+def source_lists(min_size: int = 3, max_size: int = 7) -> st.SearchStrategy[list[SourceFacts]]:
+    """Sources of every kind first (so that every rule can apply), then random ones."""
+    first = ("cert", "training", "course")
     return st.integers(min_size, max_size).flatmap(
-        lambda n: st.tuples(*(sources(f"s{i}") for i in range(n))).map(list))
+        lambda n: st.tuples(*(sources(f"s{i}", first[i] if i < len(first) else None)
+                              for i in range(n))).map(list))
 
 
-convert_op = st.tuples(st.just("convert"), st.integers(0, 9), st.lists(st.integers(0, 9),
-                       min_size=1, max_size=2, unique=True), st.integers(0, 400))
+#: ("convert", rule, picks, day offset, pick matching sources?): most conversions pick sources
+#: that match the rule's selectors (so that they can succeed), some pick blindly.
+convert_op = st.tuples(st.just("convert"), st.integers(0, 9),
+                       st.lists(st.integers(0, 9), min_size=1, max_size=2),
+                       st.integers(0, 400), st.sampled_from([True, True, True, False]))
 post_op = st.tuples(st.just("post"), st.integers(0, 9), st.sampled_from([Decimal(50),
                                                                          Decimal(75)]))
 void_op = st.tuples(st.just("void"), st.integers(0, 9))
 revoke_op = st.tuples(st.just("revoke"), st.integers(0, 9))
-histories = st.lists(st.one_of(convert_op, convert_op, post_op, void_op, revoke_op),
+histories = st.lists(st.one_of(convert_op, convert_op, convert_op, post_op, void_op, revoke_op),
                      min_size=1, max_size=14)
 
 #: Rules whose outcome does not depend on arrival order: categories, no caps, no makeup.

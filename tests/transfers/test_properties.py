@@ -7,17 +7,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder
-from hypothesis import given
+from hypothesis import given, target
 from hypothesis import strategies as st
 
 from creditledger.domain import ConversionRule, CreditTransfers, SourceFacts
 from creditledger.persistence import LedgerMapper
 
-from .builders import DAY
 from .model import Run, check_invariants, fingerprint
 from .strategies import (
     convert_op,
@@ -38,6 +36,7 @@ def test_invariants_1_2_3_6_hold_after_every_command(
     for op in history:
         run.apply(op)
         check_invariants(run)
+    target(float(len(run.accepted)), label="accepted conversions")  # steer towards busy ledgers
 
 
 @given(rules=rule_sets(), world=source_lists(), history=histories,
@@ -56,9 +55,9 @@ def test_4_recognise_convert_revoke_is_as_if_never_recognised(
     with_it.order.append(extra.achievement_id)
     n = len(with_it.order) - 1
     used = 0
-    for op in later:  # every later conversion uses the extra source, maybe with another one
+    for op in later:  # every later conversion uses the extra source
         if op[0] == "convert":
-            op = (op[0], op[1], [n, *op[2][:1]], op[3])
+            op = (*op[:4], True, n)
         used += with_it.apply(op) and op[0] == "convert"
     events = len(with_it.book.transfers)
     with_it.apply(("revoke", n))
@@ -100,19 +99,7 @@ def test_5_with_order_free_rules_arrival_order_does_not_change_the_balances(
     for order in (picks, shuffled):
         run = Run(rules, world)
         for i, r in order:
-            run.apply(("convert", r, [i], 0))
+            run.apply(("convert", r, [i], 0, False))
         check_invariants(run)
         results.append((fingerprint(run.book), sorted(map(str, run.accepted))))
     assert results[0] == results[1]
-
-
-def test_the_strategies_reach_every_outcome() -> None:
-    """A sanity check that random histories are not all refused."""
-    from hypothesis import find
-
-    def accepted(args: tuple[list[ConversionRule], list[SourceFacts], list[Any]]) -> bool:
-        run = Run(args[0], args[1])
-        return sum(run.apply(op) for op in args[2] if op[0] == "convert") >= 3
-
-    find(st.tuples(rule_sets(), source_lists(), histories), accepted)
-    _ = DAY + timedelta(0)
