@@ -64,6 +64,7 @@ from creditledger.errors import (
     ValidationError,
 )
 from creditledger.ledger import Ledger
+from creditledger.pilot import PilotCommands
 from creditledger.transfers import TransferCommands
 
 A = TypeVar("A", bound=Aggregate)
@@ -78,7 +79,7 @@ LEARNING_RECORD_KINDS = frozenset(
 )
 
 
-class CreditBank(TransferCommands, Ledger):
+class CreditBank(TransferCommands, PilotCommands, Ledger):
     """The credit bank application: catalog, accounts, recognition and revocation, and (from
     :class:`~creditledger.transfers.TransferCommands`) credit transfers and exemptions."""
 

@@ -260,15 +260,32 @@ def stats(
         typer.Option("--by", help="Group by kind, institution, category, term, year, level, "
                      "learner_type, programme (repeatable)."),
     ] = None,
+    certificates: Annotated[
+        bool, typer.Option("--certificates", help="Candidates and pass rates by certificate, "
+                           "level and major instead.")] = False,
+    quotas: Annotated[
+        int | None, typer.Option("--quotas", metavar="YEAR",
+                                 help="Quota completion of the 1+X pilots in YEAR (R20).")] = None,
     views: ViewsOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Credits recognised (net of revocations) and achievement counts, grouped (R10, R17)."""
-    from creditledger.projections import queries
+    """Statistics for pilot evaluation (R10, R17, R20): credits recognised (net of revocations)
+    grouped --by, or certificate pass rates (--certificates), or quota completion (--quotas)."""
+    from creditledger.projections import pilot, queries
 
     groups = tuple(by or ["kind", "institution"])
     try:
-        result = queries.credit_statistics(_projector(ledger, views).db, groups)
+        db = _projector(ledger, views).db
+        if quotas is not None:
+            _emit(_structs(pilot.quota_completion(db, quotas)), fmt, f"quota completion {quotas}")
+            return
+        if certificates:
+            rows = [{"certificate": r.group[0], "level": r.group[1], "major": r.group[2],
+                     "candidates": r.candidates, "passed": r.passed,
+                     "pass_rate_%": str(r.pass_rate)} for r in pilot.certificate_results(db)]
+            _emit(rows, fmt, "certificate candidates and pass rates")
+            return
+        result = queries.credit_statistics(db, groups)
     except CreditLedgerError as e:
         _fail(str(e))
     rows = [{**dict(zip(groups, r.group, strict=True)), "achievements": r.achievements,

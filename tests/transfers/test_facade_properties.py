@@ -29,12 +29,12 @@ from creditledger.domain.conversion_policy import selector_matches
 from creditledger.errors import CreditLedgerError
 from creditledger.verify import verify_ledger
 
-from .builders import category_rule, certificate_rule, target
+from .builders import category_rule, certificate_rule, module_rule, ratio_rule, target
 from .model import ZERO, check_conservation, columns, fingerprint
-from .world import TODAY, World, make_world, standard_rules
+from .world import TODAY, World, make_world
 
 RULES: list[ConversionRule] = [
-    *standard_rules(),
+    certificate_rule(), ratio_rule(), module_rule(),
     category_rule("capped", credits="1.50", caps=(Cap(scope=CapScope.YEAR, limit=Decimal(3)),)),
     certificate_rule("makeup", target=target(TargetKind.COURSE, "KJ2104"),
                      conditions=Conditions(makeup_pass_mark=Decimal(60))),
@@ -50,8 +50,8 @@ convert_cmd = st.tuples(st.just("convert"), st.sampled_from([r.rule_id for r in 
 settle_cmd = st.tuples(st.sampled_from(["post", "void"]), st.integers(0, 5))
 revoke_cmd = st.tuples(st.just("revoke"), st.integers(0, 5))
 recognitions = st.lists(st.one_of(cert_cmd, training_cmd), min_size=2, max_size=5)
-later = st.lists(st.one_of(cert_cmd, training_cmd, convert_cmd, convert_cmd, convert_cmd,
-                           settle_cmd, revoke_cmd), min_size=1, max_size=12)
+later = st.lists(st.one_of(convert_cmd, cert_cmd, training_cmd, convert_cmd, settle_cmd,
+                           convert_cmd, revoke_cmd), min_size=4, max_size=12)
 commands = st.tuples(recognitions, later).map(lambda t: t[0] + t[1])
 
 
@@ -71,10 +71,12 @@ class Driver:
     def _run(self, cmd: tuple[Any, ...]) -> None:
         w, kind = self.world, cmd[0]
         if kind == "cert":
-            a = w.certificate("M1", number=f"N-{cmd[1]}", level=cmd[2], credits=cmd[3])
+            a = w.certificate("M1", number=f"N-{len(self.recognised)}", level=cmd[2],
+                              credits=cmd[3])
             self.recognised.append(a.id)
         elif kind == "training":
-            a = w.training("M1", reference=f"T-{cmd[1]}", hours=cmd[2], credits=cmd[3])
+            a = w.training("M1", reference=f"T-{len(self.recognised)}", hours=cmd[2],
+                           credits=cmd[3])
             self.recognised.append(a.id)
         elif kind == "convert":
             c = self.bank.convert(learner_id="M1", source_achievement_ids=self._pick(*cmd[1:]),

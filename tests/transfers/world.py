@@ -28,8 +28,6 @@ from creditledger.domain import (
     TransferScope,
 )
 
-from .builders import certificate_rule, module_rule, ratio_rule
-
 TODAY = date(2022, 9, 1)
 EVIDENCE = Evidence(description="archived record", reference="archive://test/1")
 RECORD_RULE = RuleRef(rule_id="recognition/test", version=1)
@@ -157,7 +155,3 @@ def inter_school_rule() -> ConversionRule:
                                 kind=TargetKind.COURSE, code="KJ1101"),
         amount=AmountPolicy(kind=AmountKind.TARGET_CREDITS))
 
-
-def standard_rules() -> list[ConversionRule]:
-    """GZCC's rule set used by most tests."""
-    return [certificate_rule(), between_majors_rule(), ratio_rule(), module_rule()]

@@ -13,6 +13,7 @@ from typing import Any
 from eventsourcing.application import Application
 
 from creditledger.projections.credits import CatalogProjection, CreditsProjection
+from creditledger.projections.pilot import PilotProjection
 from creditledger.projections.runner import (
     Change,
     Projection,
@@ -24,7 +25,7 @@ from creditledger.projections.runner import (
 
 def default_projections() -> list[Projection]:
     """The read models the CLI and the docs use."""
-    return [CatalogProjection(), CreditsProjection()]
+    return [CatalogProjection(), CreditsProjection(), PilotProjection()]
 
 
 def open_projector(ledger: Application[Any], views: str | Path | None = None) -> Projector:
@@ -38,6 +39,7 @@ __all__ = [
     "CatalogProjection",
     "Change",
     "CreditsProjection",
+    "PilotProjection",
     "Projection",
     "ProjectionTimeout",
     "Projector",
