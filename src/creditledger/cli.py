@@ -392,6 +392,16 @@ def _print_import(report: Any, as_json: bool) -> None:
               f"already recorded{rejects}; {report.commits} signed commits", highlight=False)
 
 
+
+def _register_extensions() -> None:
+    """Commands that live beside their library code (each a thin shell over it)."""
+    from creditledger.transfers import register_cli as register_transfers
+
+    register_transfers(app)
+
+
+_register_extensions()
+
 def main() -> None:
     """Entry point of the ``creditledger`` command."""
     try:

@@ -28,14 +28,25 @@ from creditledger.bank import CreditBank
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import (
     AchievementKind,
+    AmountKind,
+    AmountPolicy,
     Category,
+    CertificateLevel,
     CertificationMethod,
+    Conditions,
+    ConversionRule,
+    ConversionTarget,
     Evidence,
     InstitutionKind,
     LearnerType,
     PersonalData,
+    RatioBasis,
     RevocationReason,
+    RuleKind,
     RuleRef,
+    SourceSelector,
+    TargetKind,
+    TransferScope,
     load_seed003_catalog,
 )
 from creditledger.errors import ConflictError
@@ -274,6 +285,61 @@ def _learners(bank: CreditBank, keys: _Keys, result: DemoResult, console: Consol
                 today=TODAY)
     console.print(f"{len(result.learners)} learners: course exams, two joint assessments "
                   "(一考双证), a training record converted to credits, one revocation")
+    _transfers(bank, keys, member, console)
+
+
+def _transfers(bank: CreditBank, keys: _Keys, member: str, console: Console) -> None:
+    """The member of society enters 会计 (R21): a 智能财税 certificate exempts KJ2103 (免修,
+    课程等级) and the training record is converted by ratio (折算) into elective credits."""
+    gz = keys.keys[GZCC]
+    finance = next(c for c in load_seed003_catalog().certificates
+                   if c.code == "intelligent-finance-and-taxation")
+    bank.enrol(learner_id=member, programme_code="530302", signer=gz)
+    certificate = bank.recognise_certificate(
+        learner_id=member, certificate_code=finance.code, number="ZNCS-2021-44010031",
+        level="intermediate", issued_on=date(2021, 12, 20), expires_on=date(2024, 12, 20),
+        credits=Decimal("4.00"), category=Category.MAJOR_CORE,
+        rule=RuleRef(rule_id="1+X/intelligent-finance-and-taxation/intermediate", version=1),
+        evidence=_evidence("certificate 智能财税 intermediate"),
+        signer=keys.keys[finance.issuer.code], today=TODAY)
+    bank.publish_rules(rules=_gzcc_rules(finance.issuer.code, finance.code),
+                       effective_from=date(2022, 1, 1), signer=gz, today=TODAY)
+    training = next(a for a in bank.account(member).entries if a != certificate.id)
+    for source, rule_id in ((certificate.id, "1+X/finance/KJ2103"), (training, "training/18h")):
+        bank.convert(learner_id=member, source_achievement_ids=[source], rule_id=rule_id,
+                     signer=gz, today=TODAY)
+    table = Table(title=f"{member}: conversions into GZCC 530302 (学分转换, 免修)")
+    for column in ("requirement", "credits", "exempt", "from (chain position, signer)"):
+        table.add_column(column)
+    for account, credits in bank.requirement_balances(member).items():
+        lineage = bank.explain(member, account=account)
+        sources = "; ".join(
+            f"{s.facts.title} (#{s.events[0].position}, {s.events[0].signed_by})"
+            for c in lineage.conversions for s in c.sources)
+        exempt = "免修" if lineage.exemption is not None else ""
+        table.add_row(account.removeprefix("requirement/"), str(credits), exempt, sources)
+    console.print(table)
+
+
+def _gzcc_rules(issuer: str, certificate: str) -> list[ConversionRule]:
+    def target(kind: TargetKind, code: str) -> ConversionTarget:
+        return ConversionTarget(institution=GZCC, programme_code="530302", kind=kind, code=code)
+
+    return [
+        ConversionRule(
+            rule_id="1+X/finance/KJ2103", kind=RuleKind.LEVEL, scope=TransferScope.NON_DEGREE,
+            sources=(SourceSelector(kind=AchievementKind.X_CERTIFICATE, institution=issuer,
+                                    code=certificate),),
+            target=target(TargetKind.COURSE, "KJ2103"),
+            amount=AmountPolicy(kind=AmountKind.TARGET_CREDITS),
+            conditions=Conditions(min_level=CertificateLevel.INTERMEDIATE, require_valid=True)),
+        ConversionRule(
+            rule_id="training/18h", kind=RuleKind.RATIO, scope=TransferScope.NON_DEGREE,
+            sources=(SourceSelector(kind=AchievementKind.TRAINING_RECORD, institution=TRAINER),),
+            target=target(TargetKind.CATEGORY, Category.MAJOR_ELECTIVE.value),
+            amount=AmountPolicy(kind=AmountKind.RATIO, basis=RatioBasis.HOURS, per=Decimal(18),
+                                gives=Decimal(1), step=Decimal("0.5"))),
+    ]
 
 
 def _balances_table(bank: CreditBank, learners: list[str], console: Console) -> None:

@@ -25,9 +25,9 @@ from eventsourcing.utils import get_topic
 
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.errors import ConflictError, NotAuthorisedError, UnusableLedgerError
+from creditledger.merkle_recorder import MerkleSQLiteApplicationRecorder
 from creditledger.persistence import LedgerMapper
 from creditledger.registry import KeyEntry, KeyRegistry, registry_id
-from creditledger.sqlite import ChainedSQLiteApplicationRecorder
 
 
 def sqlite_env(path: str | Path) -> dict[str, str]:
@@ -35,7 +35,7 @@ def sqlite_env(path: str | Path) -> dict[str, str]:
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(path),
-        "APPLICATION_RECORDER_TOPIC": get_topic(ChainedSQLiteApplicationRecorder),
+        "APPLICATION_RECORDER_TOPIC": get_topic(MerkleSQLiteApplicationRecorder),
         "MAPPER_TOPIC": get_topic(LedgerMapper),
         "SQLITE_LOCK_TIMEOUT": "30",
     }

@@ -85,7 +85,6 @@ class TransferCommands(Ledger):
         def achievement(self, achievement_id: UUID) -> Achievement: ...
         def course(self, owner: str, code: str) -> Course: ...
         def programme(self, institution: str, code: str) -> Programme: ...
-        def institution(self, code: str) -> Institution: ...
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -125,13 +124,10 @@ class TransferCommands(Ledger):
         """A school publishes the next version of its conversion rules (转换规则)."""
         school = self._principal(signer)
         self._require_kind(school, InstitutionKind.SCHOOL)
-        checked = tuple(rules)
-        for rule in checked:
-            self._target_credits(rule.target, check_only=True)
         rule_set = self._load(ConversionRuleSet, rule_set_id(school))
         rule_set = rule_set or ConversionRuleSet.create(school)
-        version = rule_set.publish(checked, effective_from=effective_from,
-                                   today=today or _today())
+        version = rule_set.publish(rules, effective_from=effective_from, today=today or _today())
+        self._check_targets(version.rules)
         self.save(rule_set, signer=signer)
         return version
 
@@ -147,11 +143,9 @@ class TransferCommands(Ledger):
         agreement = existing or Agreement.draft(code=code, parties=(school, partner))
         if set(agreement.parties) != {school, partner}:
             raise ConflictError(f"agreement {code} binds {' and '.join(agreement.parties)}")
-        checked = tuple(rules)
-        for rule in checked:
-            self._target_credits(rule.target, check_only=True)
         version = agreement.propose(by=school, valid_from=valid_from, valid_until=valid_until,
-                                    rules=checked, today=today or _today())
+                                    rules=rules, today=today or _today())
+        self._check_targets(version.rules)
         self.save(agreement, signer=signer)
         return version
 
@@ -227,6 +221,11 @@ class TransferCommands(Ledger):
         if not isinstance(achievement_id, UUID):
             raise ValidationError("source_achievement_ids", "must be achievement UUIDs")
         return source_facts(self.achievement(achievement_id))
+
+    def _check_targets(self, rules: Iterable[ConversionRule]) -> None:
+        """Every rule's target is a course, module or category of an existing programme."""
+        for rule in rules:
+            self._target_credits(rule.target, check_only=True)
 
     def _target_credits(self, target: ConversionTarget, check_only: bool = False) -> Decimal | None:
         """The credits of a course or module target (None for a category); checks it exists."""

@@ -20,6 +20,7 @@ equal sizes is an empty proof plus equal roots, and no consistency proof from an
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
@@ -27,6 +28,7 @@ __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "InvalidProof",
+    "LevelNodeStore",
     "MemoryNodeStore",
     "MerkleTree",
     "NodeStore",
@@ -310,13 +312,49 @@ class MemoryNodeStore:
         """Store the hash of node (level, index)."""
         self.nodes[(level, index)] = node
 
-    def put_many(self, nodes: Iterable[tuple[int, int, bytes]]) -> None:
-        """Store many (level, index, hash) nodes at once (used by :meth:`MerkleTree.extend`)."""
-        self.nodes.update(((level, index), node) for level, index, node in nodes)
+    def put_run(self, level: int, first: int, nodes: Sequence[bytes]) -> None:
+        """Store nodes (level, first), (level, first + 1), ... (see :meth:`MerkleTree.extend`)."""
+        keys = zip(itertools.repeat(level), range(first, first + len(nodes)))
+        self.nodes.update(zip(keys, nodes, strict=False))
 
     def __len__(self) -> int:
         """Return the number of stored nodes."""
         return len(self.nodes)
+
+
+class LevelNodeStore:
+    """A :class:`NodeStore` kept as one list per level: the fastest in-memory store.
+
+    Nodes of a level are created left to right, so each level is a list indexed by node index;
+    storing a run of nodes extends the list. Reading an absent node raises ``KeyError``.
+    """
+
+    def __init__(self) -> None:
+        """Create an empty store."""
+        self.levels: list[list[bytes]] = []
+
+    def get(self, level: int, index: int) -> bytes:
+        """Return the hash of node (level, index); raise KeyError if it is absent."""
+        if level < len(self.levels) and 0 <= index < len(self.levels[level]):
+            return self.levels[level][index]
+        raise KeyError((level, index))
+
+    def put(self, level: int, index: int, node: bytes) -> None:
+        """Store the hash of node (level, index); nodes of a level must come left to right."""
+        self.put_run(level, index, [node])
+
+    def put_run(self, level: int, first: int, nodes: Sequence[bytes]) -> None:
+        """Store nodes (level, first), (level, first + 1), ...; ``first`` may not leave a gap."""
+        while len(self.levels) <= level:
+            self.levels.append([])
+        row = self.levels[level]
+        if first > len(row):
+            raise ValueError(f"node ({level}, {first}) would leave a gap after {len(row)} nodes")
+        row[first : first + len(nodes)] = nodes
+
+    def __len__(self) -> int:
+        """Return the number of stored nodes."""
+        return sum(map(len, self.levels))
 
 
 def _perfect_subtrees(lo: int, hi: int) -> list[tuple[int, int]]:
@@ -330,6 +368,11 @@ def _perfect_subtrees(lo: int, hi: int) -> list[tuple[int, int]]:
         nodes.append((level, lo >> level))
         lo += 1 << level
     return nodes
+
+
+def _peak_levels(size: int) -> list[int]:
+    """Levels of the perfect subtrees making up a tree of ``size`` leaves, largest first."""
+    return [level for level in range(size.bit_length() - 1, -1, -1) if size >> level & 1]
 
 
 def _fold_right(hashes: Sequence[bytes]) -> bytes:
@@ -394,32 +437,45 @@ class MerkleTree:
     def extend_hashes(self, leaves: Sequence[bytes]) -> int:
         """Append already computed leaf hashes in order; return the new size.
 
-        Stores every node :meth:`append_hash` would (through ``put_many`` when the store has
-        it, else ``put``), and nothing if a leaf hash is malformed.
+        Stores exactly the nodes :meth:`append_hash` would, one level at a time: each level's
+        new nodes are hashed pairwise in one pass and handed to the store as one run (through
+        ``put_run`` when the store has it, else ``put``). Nothing changes if a leaf is malformed.
         """
-        _check_hashes("leaves", leaves)
+        if not all(type(leaf) is bytes and len(leaf) == HASH_SIZE for leaf in leaves):
+            _check_hashes("leaves", leaves)  # raises, naming the first bad leaf
+        if not leaves:
+            return self._size
         sha256, prefix = hashlib.sha256, _NODE_PREFIX
-        peaks = self._peaks
-        index = self._size
-        nodes: list[tuple[int, int, bytes]] = []
-        add = nodes.append
-        for leaf in leaves:
-            add((0, index, leaf))
-            node, level, position = leaf, 0, index
-            while position & 1:
-                node = sha256(prefix + peaks.pop() + node).digest()
-                level, position = level + 1, position >> 1
-                add((level, position, node))
-            peaks.append(node)
-            index += 1
-        self._size = index
-        put_many = getattr(self._store, "put_many", None)
-        if put_many is not None:
-            put_many(nodes)
+        size = self._size
+        peaks = dict(zip(_peak_levels(size), self._peaks, strict=True))
+        nodes, start, level = list(leaves), size, 0
+        self._put_run(0, start, nodes)
+        while nodes:
+            if start & 1:  # the first node completes the old peak of this level
+                nodes.insert(0, peaks.pop(level))
+                start -= 1
+            end = len(nodes) & ~1
+            if end < len(nodes):
+                peaks[level] = nodes[-1]
+            lefts, rights = nodes[0:end:2], nodes[1:end:2]
+            nodes = [
+                sha256(prefix + left + right).digest()
+                for left, right in zip(lefts, rights, strict=True)
+            ]
+            start, level = start >> 1, level + 1
+            if nodes:
+                self._put_run(level, start, nodes)
+        self._peaks = [peaks[k] for k in sorted(peaks, reverse=True)]
+        self._size = size + len(leaves)
+        return self._size
+
+    def _put_run(self, level: int, first: int, nodes: Sequence[bytes]) -> None:
+        put_run = getattr(self._store, "put_run", None)
+        if put_run is not None:
+            put_run(level, first, nodes)
         else:
-            for level, position, node in nodes:
-                self._store.put(level, position, node)
-        return index
+            for offset, node in enumerate(nodes):
+                self._store.put(level, first + offset, node)
 
     def root(self, size: int | None = None) -> bytes:
         """Return the root of the tree of ``size`` leaves (default: the current size)."""

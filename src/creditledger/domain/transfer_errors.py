@@ -11,6 +11,8 @@ from uuid import UUID
 
 from creditledger.errors import ConflictError, ValidationError
 
+_CENT = Decimal("0.01")
+
 
 class ConditionNotMetError(ValidationError):
     """A source does not meet a condition of the rule (score, level, validity, age, kind)."""
@@ -32,6 +34,8 @@ class CapExceededError(ConflictError):
         self, *, rule_id: str, scope: str, key: str, limit: Decimal, current: Decimal,
         requested: Decimal, unit: str = "credits",
     ) -> None:
+        if unit == "credits":
+            limit, current, requested = (v.quantize(_CENT) for v in (limit, current, requested))
         self.rule_id = rule_id
         self.scope = scope
         self.key = key

@@ -1,0 +1,337 @@
+"""The ledger's RFC 9162 Merkle tree, kept in the ledger file and written with each commit.
+
+The leaves are the events' chain hashes in global order (leaf ``i`` is the event at position
+``i + 1``): they are already stored in ``stored_events.hash``, so they are not stored again.
+Interior nodes of the lowest :data:`LOW_LEVELS` levels are not stored either: each lies within
+one block of ``2**LOW_LEVELS`` consecutive leaves and is recomputed from one range read of that
+block. Every perfect subtree from level :data:`LOW_LEVELS` up is a row of ``merkle_nodes``,
+written append-only in the same transaction as the events it covers.
+
+So appending costs O(1) amortised hashing and about one row per ``2**(LOW_LEVELS - 1)`` events,
+and a root or proof for any past size costs O(log n) reads: at most one range read per partial
+block and one point read per stored node.
+
+Select the recorder with
+``APPLICATION_RECORDER_TOPIC=creditledger.merkle_recorder:MerkleSQLiteApplicationRecorder``
+(:func:`creditledger.ledger.sqlite_env` does). Ledgers written before it existed, or by a
+recorder without the tree, are brought up to date by the next commit or by
+:meth:`LedgerTree.open` (a backfill of the missing nodes, in one write transaction).
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteCursor
+
+from creditledger.crypto.merkle import MerkleTree, node_hash
+from creditledger.errors import LedgerError, UnusableLedgerError
+from creditledger.sqlite import APPEND_ONLY, ChainedSQLiteApplicationRecorder
+
+LOW_LEVELS = 4
+"""Levels 0..3 are recomputed from leaf blocks of 16 event hashes instead of being stored."""
+BLOCK = 1 << LOW_LEVELS
+BACKFILL_CHUNK = 65_536
+"""Leaves read and appended per step when building a missing tree."""
+
+MERKLE_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS merkle_nodes ("
+    " level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,"
+    " PRIMARY KEY (level, idx)) WITHOUT ROWID",
+] + [
+    f"CREATE TRIGGER IF NOT EXISTS merkle_nodes_no_{action.lower()} BEFORE {action} ON "
+    f"merkle_nodes BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+    for action in ("UPDATE", "DELETE")
+]
+INSERT_NODE = "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?,?,?)"
+SELECT_NODE = "SELECT hash FROM merkle_nodes WHERE level=? AND idx=?"
+SELECT_LEAVES = "SELECT hash FROM stored_events WHERE position>? AND position<=? ORDER BY position"
+BLOCKS_DONE = f"SELECT MAX(idx) FROM merkle_nodes WHERE level={LOW_LEVELS}"
+
+
+class CorruptTreeError(LedgerError):
+    """The stored Merkle nodes do not match the ledger's events."""
+
+
+class _Cursor(Protocol):
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class SQLiteNodeStore:
+    """A :class:`~creditledger.crypto.merkle.NodeStore` over a ledger's tables.
+
+    Nodes below :data:`LOW_LEVELS` are computed from a range read of their leaf block (kept in a
+    small cache: written leaves never change); nodes from :data:`LOW_LEVELS` up are rows of
+    ``merkle_nodes``. Writes are buffered until :meth:`flush`. ``reads`` counts statements.
+    """
+
+    def __init__(self, cursor: _Cursor) -> None:
+        """Read and write through ``cursor`` (a DB-API cursor or connection)."""
+        self.cursor = cursor
+        self.pending: list[tuple[int, int, bytes]] = []
+        self.reads = 0
+        self._blocks: dict[int, list[bytes]] = {}
+
+    def get(self, level: int, index: int) -> bytes:
+        """Return node (level, index); raise KeyError if it is not (yet) in the ledger."""
+        if level >= LOW_LEVELS:
+            self.reads += 1
+            self.cursor.execute(SELECT_NODE, (level, index))
+            row = self.cursor.fetchone()
+            if row is None:
+                raise KeyError((level, index))
+            return bytes(row[0])
+        lo = index << level
+        block = self._block(lo >> LOW_LEVELS, lo % BLOCK + (1 << level))
+        nodes = block[lo % BLOCK : lo % BLOCK + (1 << level)]
+        while len(nodes) > 1:
+            nodes = [node_hash(a, b) for a, b in zip(nodes[0::2], nodes[1::2], strict=True)]
+        return nodes[0]
+
+    def _block(self, number: int, needed: int) -> list[bytes]:
+        leaves = self._blocks.get(number)
+        if leaves is None or len(leaves) < needed:
+            self.reads += 1
+            self.cursor.execute(SELECT_LEAVES, (number * BLOCK, (number + 1) * BLOCK))
+            leaves = [bytes(h) for (h,) in self.cursor.fetchall()]
+            if len(leaves) < needed:
+                raise KeyError(("block", number))
+            if len(self._blocks) > 64:
+                self._blocks.clear()
+            self._blocks[number] = leaves
+        return leaves
+
+    def put(self, level: int, index: int, node: bytes) -> None:
+        """Buffer node (level, index) for :meth:`flush`, unless it is recomputed from leaves."""
+        if level >= LOW_LEVELS:
+            self.pending.append((level, index, node))
+
+    def put_run(self, level: int, first: int, nodes: Sequence[bytes]) -> None:
+        """Buffer nodes (level, first), (level, first + 1), ... (see :meth:`put`)."""
+        if level >= LOW_LEVELS:
+            self.pending.extend(zip(itertools.repeat(level), itertools.count(first), nodes))
+
+    def flush(self) -> None:
+        """Insert the buffered nodes (one statement)."""
+        if self.pending:
+            self.cursor.executemany(INSERT_NODE, self.pending)
+            self.pending = []
+
+
+def _ensure_schema(cursor: _Cursor) -> None:
+    for statement in MERKLE_SCHEMA:
+        cursor.execute(statement)
+
+
+def _tree_at(store: SQLiteNodeStore, size: int) -> MerkleTree:
+    """The tree of the first ``size`` events, appending any leaves the stored nodes lack.
+
+    The stored nodes cover every complete block up to the highest stored block at level
+    :data:`LOW_LEVELS` (nodes are written by whole commits); the rest is appended from the
+    events' hashes and written back (when the caller flushes, in its transaction).
+    """
+    store.cursor.execute(BLOCKS_DONE)
+    last = store.cursor.fetchone()[0]
+    done = 0 if last is None else (last + 1) * BLOCK
+    if done > size:
+        raise CorruptTreeError(f"merkle_nodes cover {done} events; the ledger has {size}")
+    tree = MerkleTree(store, done)
+    while tree.size < size:
+        hi = min(size, tree.size + BACKFILL_CHUNK)
+        store.cursor.execute(SELECT_LEAVES, (tree.size, hi))
+        leaves = [bytes(h) for (h,) in store.cursor.fetchall()]
+        if len(leaves) != hi - tree.size:
+            raise CorruptTreeError(f"events {tree.size + 1}..{hi} are not all present")
+        tree.extend_hashes(leaves)
+        store.flush()
+    return tree
+
+
+class MerkleSQLiteApplicationRecorder(ChainedSQLiteApplicationRecorder):
+    """The chained, signed recorder that also appends each commit's events to the Merkle tree.
+
+    Like the base recorder's aggregate tips, the in-memory tree (its peaks) is trusted only
+    while the chain's head is the one this recorder wrote last; otherwise it is reopened from
+    the stored nodes (O(log n) reads), and any events it lacks are appended first.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """As :class:`~creditledger.sqlite.ChainedSQLiteApplicationRecorder`."""
+        super().__init__(*args, **kwargs)
+        self._tree: MerkleTree | None = None
+        self._tree_store: SQLiteNodeStore | None = None
+        self._tree_head: tuple[int, bytes] | None = None  # (size, last leaf) the tree is at
+        self._schema_checked = False
+        self._rows: list[tuple[Any, ...]] | None = None
+
+    def construct_create_table_statements(self) -> list[str]:
+        """The base schema plus ``merkle_nodes`` and its append-only triggers."""
+        return [*super().construct_create_table_statements(), *MERKLE_SCHEMA]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        self._rows = None
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        if positions:
+            self._append(c, positions)
+        return positions
+
+    def _remember(self, rows: list[tuple[Any, ...]]) -> None:
+        super()._remember(rows)
+        self._rows = rows  # the commit's event rows, hash last: no need to read them back
+
+    def _append(self, c: SQLiteCursor, positions: Sequence[int]) -> None:
+        first = positions[0]
+        rows = self._rows
+        if rows is not None and rows[0][0] == first and len(rows) == len(positions):
+            head_before, leaves = rows[0][6], [r[-1] for r in rows]
+        else:
+            c.execute("SELECT prev_hash, hash FROM stored_events WHERE position>=? "
+                      "ORDER BY position", (first,))
+            fetched = c.fetchall()
+            head_before, leaves = bytes(fetched[0][0]), [bytes(r[1]) for r in fetched]
+        self._rows = None
+        if not self._schema_checked:
+            _ensure_schema(c)  # a ledger created before the tree existed
+            self._schema_checked = True
+        tree, store = self._tree, self._tree_store
+        if tree is None or store is None or self._tree_head != (first - 1, head_before):
+            store = SQLiteNodeStore(c)
+            tree = _tree_at(store, first - 1)
+        self._tree_head = None  # until this commit's nodes are written
+        store.cursor = c
+        tree.extend_hashes(leaves)
+        store.flush()
+        self._tree, self._tree_store = tree, store
+        self._tree_head = (tree.size, leaves[-1])
+
+
+class LedgerTree:
+    """Roots and proofs of a ledger file's Merkle tree, read through one SQLite connection."""
+
+    def __init__(self, conn: sqlite3.Connection, size: int) -> None:
+        """Use :meth:`open`; ``size`` is the number of events the stored tree covers."""
+        self.conn = conn
+        self.store = SQLiteNodeStore(conn.cursor())
+        self.size = size
+        self._tree = MerkleTree(self.store, size)
+
+    @classmethod
+    def open(cls, path: str | Path) -> LedgerTree:
+        """Open the tree of the ledger at ``path``, first building any nodes it lacks.
+
+        Raises :class:`~creditledger.errors.UnusableLedgerError` for a file that is not a
+        ledger, or a ledger whose tree is missing and cannot be written (read-only file).
+        """
+        from creditledger.ledger import probe_ledger_file  # ledger imports this module
+
+        probe_ledger_file(path)
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        try:
+            size = _bring_up_to_date(conn, str(path))
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, size)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def __enter__(self) -> LedgerTree:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def root(self, size: int | None = None) -> bytes:
+        """The root of the first ``size`` events (default: all)."""
+        return self._tree.root(self.size if size is None else size)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """The inclusion proof of leaf ``index`` (the event at position ``index + 1``)."""
+        return self._tree.inclusion_proof(index, self.size if size is None else size)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        """The proof that the tree of ``size1`` events is a prefix of the one of ``size2``."""
+        return self._tree.consistency_proof(size1, self.size if size2 is None else size2)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[LedgerTree]:
+        """A read transaction: every read inside sees the same ledger."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self.conn.execute("COMMIT")
+
+    def recomputed_root(self, size: int) -> bytes:
+        """The root of the first ``size`` events from their hashes alone (not the stored nodes)."""
+        hashes = [bytes(h) for (h,) in self.conn.execute(
+            "SELECT hash FROM stored_events WHERE position<=? ORDER BY position", (size,))]
+        if len(hashes) != size:
+            raise CorruptTreeError(f"the ledger has {len(hashes)} of the first {size} events")
+        tree = MerkleTree(_NullStore())
+        tree.extend_hashes(hashes)
+        return tree.root()
+
+
+class _NullStore:
+    """A store that keeps nothing: for computing roots of appended leaves only."""
+
+    def get(self, level: int, index: int) -> bytes:
+        raise KeyError((level, index))
+
+    def put(self, level: int, index: int, node: bytes) -> None:
+        return None
+
+    def put_run(self, level: int, first: int, nodes: Sequence[bytes]) -> None:
+        return None
+
+
+def _bring_up_to_date(conn: sqlite3.Connection, path: str) -> int:
+    """Return the number of events; first build the stored tree up to it if it lags."""
+    size = _event_count(conn)
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='merkle_nodes'").fetchone()
+    if has_table:
+        (last,) = conn.execute(BLOCKS_DONE).fetchone()
+        done = 0 if last is None else (last + 1) * BLOCK
+        if 0 <= size - done < BLOCK:
+            return size
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = conn.cursor()
+            _ensure_schema(cursor)
+            size = _event_count(conn)
+            store = SQLiteNodeStore(cursor)
+            _tree_at(store, size)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except sqlite3.OperationalError as e:
+        raise UnusableLedgerError(
+            f"{path}: its Merkle tree must be built first, and the file cannot be written ({e})"
+        ) from e
+    return size
+
+
+def _event_count(conn: sqlite3.Connection) -> int:
+    """The ledger's size: the last position (gaps are found when the leaves are read)."""
+    (last,) = conn.execute("SELECT MAX(position) FROM stored_events").fetchone()
+    return int(last or 0)
