@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidSignature
 
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.crypto.merkle import HASH_SIZE
+from creditledger.errors import CreditLedgerError
 
 ORIGIN_PREFIX = "creditledger.example/"
 """Origins are schema-less names; ``.example`` is reserved, so no one else can own them."""
@@ -36,7 +37,7 @@ _SIZE = re.compile(r"0|[1-9][0-9]*")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(CreditLedgerError, ValueError):
     """A checkpoint or signed note is malformed, or its signatures do not verify."""
 
 

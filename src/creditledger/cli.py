@@ -245,11 +245,45 @@ def balances(
     from creditledger.projections import queries
 
     try:
-        result = queries.balances(_projector(ledger, views).db, learner)
+        db = _projector(ledger, views).db
+        result = queries.balances(db, learner)
     except CreditLedgerError as e:
         _fail(str(e))
-    rows = [{"category": c.value, "名称": c.zh, "credits": str(v)} for c, v in result.items()]
-    _emit(rows, fmt, f"credits of {learner}")
+    rows = [{"account": f"category/{c.value}", "名称": c.zh, "credits": str(v), "pending": "",
+             "exempt": ""} for c, v in result.items()]
+    rows += _requirement_rows(db, learner)
+    _emit(rows, fmt, f"credits of {learner}: accumulated per category, converted per "
+                     "programme requirement")
+
+
+def _requirement_rows(db: Any, learner: str) -> list[dict[str, Any]]:
+    from creditledger.projections import transfers
+
+    held = {e.account for e in transfers.exemptions(db, learner)}
+    return [{"account": b.account, "名称": "转换", "credits": str(b.posted),
+             "pending": str(b.pending), "exempt": "免修" if b.account in held else ""}
+            for b in transfers.requirement_balances(db, learner)]
+
+
+@app.command()
+def history(
+    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    learner: Annotated[str | None, typer.Option("--learner", help="Only this learner.")] = None,
+    views: ViewsOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Every credit transfer, in chain order, with its rule, agreement and source (lineage)."""
+    from creditledger.projections import transfers
+
+    try:
+        lines = transfers.transfer_history(_projector(ledger, views).db, learner)
+    except CreditLedgerError as e:
+        _fail(str(e))
+    rows = _structs(lines)
+    if fmt is Format.table:
+        rows = [{k: r[k] for k in ("position", "learner_id", "kind", "credit_account", "amount",
+                                   "rule", "agreement")} for r in rows]
+    _emit(rows, fmt, "credit transfers")
 
 
 @app.command()

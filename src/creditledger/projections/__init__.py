@@ -21,11 +21,12 @@ from creditledger.projections.runner import (
     Projector,
     views_path_for,
 )
+from creditledger.projections.transfers import TransfersProjection
 
 
 def default_projections() -> list[Projection]:
     """The read models the CLI and the docs use."""
-    return [CatalogProjection(), CreditsProjection(), PilotProjection()]
+    return [CatalogProjection(), CreditsProjection(), PilotProjection(), TransfersProjection()]
 
 
 def open_projector(ledger: Application[Any], views: str | Path | None = None) -> Projector:
@@ -43,6 +44,7 @@ __all__ = [
     "Projection",
     "ProjectionTimeout",
     "Projector",
+    "TransfersProjection",
     "default_projections",
     "open_projector",
     "views_path_for",

@@ -74,11 +74,43 @@ def transcript(db: sqlite_utils.Database, learner_id: str) -> list[TranscriptLin
     rows = db.execute(
         "SELECT position, entry, achievement_id, title, kind, category, credits_cents, detail "
         "FROM transcript WHERE learner_id=? ORDER BY position", [learner_id])
-    return [
+    lines = [
         TranscriptLine(position=r[0], entry=r[1], achievement_id=r[2], title=r[3], kind=r[4],
                        category=r[5], credits=from_cents(r[6]), detail=r[7])
         for r in rows
     ]
+    if "transfers" in db.table_names():
+        lines += _transfer_lines(db, learner_id)
+    return sorted(lines, key=lambda line: (line.position, line.entry))
+
+
+def _transfer_lines(db: sqlite_utils.Database, learner_id: str) -> list[TranscriptLine]:
+    """Conversions into (and reversals out of) the learner's programme requirements, and the
+    exemptions (免修) they granted."""
+    lines = []
+    for r in db.execute(
+        "SELECT position, kind, debit_account, credit_account, amount_cents, rule_id, "
+        "rule_version, agreement_code, source_achievement_id FROM transfers "
+        "WHERE learner_id=? AND (credit_account LIKE 'requirement/%' "
+        "OR debit_account LIKE 'requirement/%') ORDER BY position", [learner_id]
+    ):
+        position, kind, debit, credit, amount, rule, version, agreement, source = r
+        into = credit.startswith("requirement/")
+        via = f", agreement {agreement}" if agreement else ""
+        lines.append(TranscriptLine(
+            position=position, entry=f"transfer {kind}", achievement_id=source,
+            title=(credit if into else debit).removeprefix("requirement/"), kind="transfer",
+            category="", credits=from_cents(amount if into else -amount),
+            detail=f"rule {rule} v{version}{via}"))
+    for r in db.execute(
+        "SELECT position, label, credits_cents, rule_id, sources FROM exemptions "
+        "WHERE learner_id=?", [learner_id]
+    ):
+        lines.append(TranscriptLine(
+            position=r[0], entry="exempted (免修)", achievement_id=r[4], title=r[1],
+            kind="exemption", category="", credits=from_cents(0),
+            detail=f"{from_cents(r[2])} credits by rule {r[3]}"))
+    return lines
 
 
 def search_catalog(

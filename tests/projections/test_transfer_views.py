@@ -1,0 +1,54 @@
+"""Transfer read models: requirement balances, exemptions held, history with lineage."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from creditledger.demo import run_demo
+from creditledger.bank import CreditBank
+from creditledger.projections import open_projector
+from creditledger.projections import queries as q
+from creditledger.projections import transfers as t
+
+
+def test_demo_conversions_show_in_balances_exemptions_history_and_transcript(
+    tmp_path: Path,
+) -> None:
+    from rich.console import Console
+
+    result = run_demo(tmp_path / "demo.ledger", Console(file=open(tmp_path / "out.txt", "w")))
+    bank = CreditBank.open(result.ledger_path)
+    projector = open_projector(bank)
+    projector.catch_up()
+    learner = "SOC-2022-0031"
+    balances = {b.account: b for b in t.requirement_balances(projector.db, learner)}
+    course = "requirement/GZCC/530302/course/KJ2103"
+    assert balances[course].posted == Decimal("4.00") and balances[course].pending == 0
+    (held,) = t.exemptions(projector.db, learner)
+    assert held.account == course
+    history = t.transfer_history(projector.db, learner)
+    assert {line.rule.split()[0] for line in history} >= {"1+X/finance/KJ2103"}
+    assert all(line.position > 0 for line in history)
+    assert t.total_of_all_accounts(projector.db) == (Decimal(0), Decimal(0))
+    entries = [line.entry for line in q.transcript(projector.db, learner)]
+    assert "exempted (免修)" in entries and "transfer posted" in entries
+    # the read model agrees with the aggregate
+    posted = {a: b.posted for a, b in balances.items() if a.startswith("requirement/")}
+    assert posted == {a: v for a, v in bank.requirement_balances(learner).items() if v}
+    # revoking the certificate takes the exemption away and reverses its credits
+    cert = next(e for e in bank.exemptions(learner))
+    issuer = result.keys_dir / "placeholder-issuer-4.pem"
+    from creditledger.crypto.keys import SigningKey
+    from creditledger.demo import DEMO_PASSPHRASE
+
+    signer = SigningKey.load(issuer, DEMO_PASSPHRASE.encode())
+    bank.revoke(cert.source_achievement_ids[0], reason="fraud", note="forged certificate",
+                signer=signer)
+    projector.catch_up()
+    assert t.exemptions(projector.db, learner) == []
+    after = {b.account: b.posted for b in t.requirement_balances(projector.db, learner)}
+    assert after[course] == 0
+    assert t.total_of_all_accounts(projector.db) == (Decimal(0), Decimal(0))
+    kinds = [line.kind for line in t.transfer_history(projector.db, learner)]
+    assert "reversal" in kinds
