@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from creditledger.demo import run_demo
 from creditledger.bank import CreditBank
+from creditledger.demo import run_demo
 from creditledger.projections import open_projector
 from creditledger.projections import queries as q
 from creditledger.projections import transfers as t
@@ -17,7 +17,8 @@ def test_demo_conversions_show_in_balances_exemptions_history_and_transcript(
 ) -> None:
     from rich.console import Console
 
-    result = run_demo(tmp_path / "demo.ledger", Console(file=open(tmp_path / "out.txt", "w")))
+    with open(tmp_path / "out.txt", "w") as out:
+        result = run_demo(tmp_path / "demo.ledger", Console(file=out))
     bank = CreditBank.open(result.ledger_path)
     projector = open_projector(bank)
     projector.catch_up()
