@@ -26,6 +26,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
+from creditledger.alliance import AllianceCommands
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.domain import (
     Achievement,
@@ -79,9 +80,10 @@ LEARNING_RECORD_KINDS = frozenset(
 )
 
 
-class CreditBank(TransferCommands, PilotCommands, Ledger):
+class CreditBank(AllianceCommands, TransferCommands, PilotCommands, Ledger):
     """The credit bank application: catalog, accounts, recognition and revocation, and (from
-    :class:`~creditledger.transfers.TransferCommands`) credit transfers and exemptions."""
+    :class:`~creditledger.transfers.TransferCommands`) credit transfers and exemptions; (from
+    :class:`~creditledger.alliance.AllianceCommands`) inter-school course selection (课程互选)."""
 
     name = "CreditBank"
 

@@ -22,7 +22,7 @@ from uuid import UUID
 
 import msgspec
 
-from creditledger.checkpoint import open_checkpoint, origin_for
+from creditledger.checkpoint import CheckpointError, open_checkpoint, origin_for
 from creditledger.crypto.keys import InvalidSignature, PublicKey
 from creditledger.crypto.merkle import InvalidProof, verify_inclusion
 from creditledger.domain.ids import achievement_id, learner_account_id, natural_key_id
@@ -149,7 +149,9 @@ def build_bundle(path: str | Path, learner_id: str, checkpoint: str | None = Non
             checkpoint = recorded[-1].note
         cp = open_checkpoint(checkpoint, origin_for(ledger_id), [root_key])
         if cp.size > tree.size or tree.root(cp.size) != cp.root:
-            raise InconsistentLedgerError("the ledger does not match the checkpoint")
+            raise InconsistentLedgerError(
+                f"the ledger's first {cp.size} events do not match the checkpoint: it was "
+                "rewritten, forked or cut back, or the checkpoint is another ledger's")
 
         def events_of(oid: str) -> list[BundleEvent]:
             rows = conn.execute(
@@ -182,6 +184,15 @@ def build_bundle(path: str | Path, learner_id: str, checkpoint: str | None = Non
     return Bundle(ledger_id=ledger_id, learner_id=learner_id, root_key=root_key.raw,
                   checkpoint=checkpoint, registry=registry, aggregates=aggregates,
                   commits=commits)
+
+
+def events_after(path: str | Path, learner_id: str, size: int) -> int:
+    """How many events of the learner's account come after a checkpoint of ``size`` events."""
+    with LedgerTree.open(path) as tree:
+        (count,) = tree.conn.execute(
+            "SELECT COUNT(*) FROM stored_events WHERE originator_id=? AND position>?",
+            (learner_account_id(learner_id).hex, size)).fetchone()
+    return int(count)
 
 
 def _event(row: Any, proof: list[bytes]) -> BundleEvent:
@@ -315,7 +326,7 @@ def verify_bundle(bundle: Bundle, root_key: PublicKey | None = None) -> BundleRe
                     f"the bundle names root key {named.key_id}, not the pinned {root_key.key_id}")
     try:
         cp = open_checkpoint(bundle.checkpoint, origin_for(bundle.ledger_id), [named])
-    except LedgerError as e:
+    except CheckpointError as e:
         raise _fail(BundleFaultKind.BAD_CHECKPOINT, str(e)) from e
     commits = {c.seq: c for c in bundle.commits}
     if len(commits) != len(bundle.commits):

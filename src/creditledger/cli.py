@@ -429,9 +429,13 @@ def _print_import(report: Any, as_json: bool) -> None:
 
 def _register_extensions() -> None:
     """Commands that live beside their library code (each a thin shell over it)."""
+    from creditledger.alliance import register_cli as register_alliance
+    from creditledger.audit_cli import register_cli as register_audit
     from creditledger.transfers import register_cli as register_transfers
 
     register_transfers(app)
+    register_audit(app)
+    register_alliance(app)
 
 
 _register_extensions()

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from creditledger.bank import CreditBank
+from creditledger.credential import dumps
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import (
     AchievementKind,
@@ -49,6 +50,7 @@ from creditledger.domain import (
     TransferScope,
     load_seed003_catalog,
 )
+from creditledger.domain.alliance import CourseInfo
 from creditledger.errors import ConflictError
 from creditledger.verify import VerifyReport, verify_ledger
 
@@ -136,6 +138,7 @@ def _play(bank: CreditBank, keys: _Keys, result: DemoResult, console: Console) -
     _catalog(bank, keys, console)
     _learners(bank, keys, result, console)
     _balances_table(bank, result.learners, console)
+    _alliance(bank, keys, result, console)
 
 
 def _institutions(bank: CreditBank, keys: _Keys, root: SigningKey, console: Console) -> None:
@@ -366,3 +369,100 @@ def _print_summary(result: DemoResult, passphrase: bytes, console: Console) -> N
     console.print(f"ledger: {result.ledger_path}\nkeys:   {result.keys_dir}/ "
                   f"(encrypted PKCS#8 PEM, passphrase {shown})", highlight=False)
     console.print(f"try:    creditledger verify {result.ledger_path}", highlight=False)
+
+
+# -- seed 002: inter-school course selection and credit recognition (课程互选、学分互认) -----
+
+
+def _alliance(bank: CreditBank, keys: _Keys, result: DemoResult, console: Console) -> None:
+    """Three pilot schools of seed 002's alliance share two online courses: HNAT's student
+    passes CQAT's course, gets a sealed certificate, and HNAT converts it (免修 AQ2105); LYVC,
+    without a credit system, records its student's pass of HNAT's course as a grade."""
+    root, sec = keys.keys["root"], keys.new("ESVEA-SEC")
+    bank.register_institution(code="ESVEA-SEC", name="全国应急安全职业教育联盟秘书处",
+                              kind=InstitutionKind.ALLIANCE_SECRETARIAT,
+                              public_key=sec.public_key, root_key=root)
+    schools = {"HNAT": ("湖南安全技术职业学院", True), "CQAT": ("重庆安全技术职业学院", True),
+               "LYVC": ("辽源职业技术学院", False)}
+    for code, (name, credits) in schools.items():
+        bank.register_institution(code=code, name=name, kind=InstitutionKind.SCHOOL,
+                                  has_credit_system=credits,
+                                  public_key=keys.new(code).public_key, root_key=root)
+        bank.define_programme(code="420901", name="安全技术与管理", signer=keys.keys[code])
+    k = keys.keys
+    bank.found_alliance(code="ESVEA", name="全国应急安全职业教育联盟", signer=sec,
+                        today=date(2021, 11, 2))
+    for code in schools:
+        bank.admit_member(alliance="ESVEA", school=code, signer=sec, today=date(2021, 11, 2))
+    offerings = [bank.submit_offering(alliance="ESVEA", semester="2022-2023-1", signer=k[school],
+                                      course=_course(code, name), today=date(2022, 6, 20))
+                 for school, code, name in (("CQAT", "CQ-AQ301", "安全检测与监控技术"),
+                                            ("HNAT", "HN-YJ201", "事故应急救援"))]
+    for offering in offerings:
+        bank.publish_offering(offering.id, signer=sec, today=date(2022, 7, 10))
+    bank.define_course(code="AQ2105", name="安全检测与监控", category=Category.MAJOR_CORE,
+                       nature="必修", course_type="理实一体", attribute="B类", theory_hours=16,
+                       practice_hours=16, difficulty=Decimal(1), assessment_method="exam",
+                       programmes=["420901"], signer=k["HNAT"])
+    rule = ConversionRule(
+        rule_id="CQ-AQ301=AQ2105", kind=RuleKind.CORRESPONDENCE,
+        scope=TransferScope.INTER_INSTITUTION,
+        sources=(SourceSelector(kind=AchievementKind.COURSE_RESULT, institution="CQAT",
+                                code="CQ-AQ301"),),
+        target=ConversionTarget(institution="HNAT", programme_code="420901",
+                                kind=TargetKind.COURSE, code="AQ2105"),
+        amount=AmountPolicy(kind=AmountKind.TARGET_CREDITS))
+    bank.propose_agreement(code="HNAT-CQAT-2022", partner="CQAT", valid_from=date(2022, 9, 1),
+                           valid_until=date(2024, 8, 31), rules=[rule], signer=k["HNAT"],
+                           today=date(2022, 7, 12))
+    bank.countersign_agreement(code="HNAT-CQAT-2022", version=1, signer=k["CQAT"],
+                               today=date(2022, 7, 13))
+    table = Table(title="课程互选、学分互认 (seed 002): electronic course certificates")
+    for column in ("learner", "course (offering school)", "score", "certificate", "at home"):
+        table.add_column(column)
+    folder = result.ledger_path.with_name(result.ledger_path.stem + "-certificates")
+    folder.mkdir(exist_ok=True)
+    for learner, name, home, offering, score, conversion in (
+            ("HNAT-2022-0107", "周立军", "HNAT", offerings[0], "86",
+             ("CQ-AQ301=AQ2105", "HNAT-CQAT-2022")),
+            ("LYVC-2022-0031", "孙雪", "LYVC", offerings[1], "78", None)):
+        bank.open_account(learner_id=learner, learner_type=LearnerType.STUDENT,
+                          personal_data=PersonalData(name=name), programme_code="420901",
+                          signer=k[home])
+        result.learners.append(learner)
+        school = k[offering.school]
+        bank.request_enrolment(offering.id, learner_id=learner, signer=k[home],
+                               today=date(2022, 8, 25))
+        bank.approve_enrolment(offering.id, learner_id=learner, signer=k[home],
+                               today=date(2022, 8, 26))
+        bank.admit_learner(offering.id, learner_id=learner, signer=school,
+                           today=date(2022, 9, 5))
+        bank.assess(offering.id, learner_id=learner, score=Decimal(score), signer=school,
+                    today=date(2023, 1, 10))
+        bank.rate_course(offering.id, learner_id=learner, rating=5, signer=k[home],
+                         today=date(2023, 1, 10))
+        issued = bank.issue_course_certificate(offering.id, learner_id=learner, signer=school,
+                                               today=date(2023, 1, 10))
+        bank.countersign_course_certificate(issued.id, signer=sec, today=date(2023, 1, 12))
+        document = bank.export_course_certificate(issued.id)
+        (folder / f"{issued.id}.json").write_bytes(dumps(document))
+        rule_id, agreement = conversion or (None, None)
+        recognition = bank.import_course_certificate(
+            document, signer=k[home], rule_id=rule_id, agreement_code=agreement,
+            today=date(2023, 1, 20))
+        at_home = ("credits, 免修 " + ", ".join(e.target.code for e in bank.exemptions(learner))
+                   if recognition.mode.value == "credits" else f"grade {score} (no 学分制)")
+        table.add_row(learner, f"{offering.course.name} ({offering.school})", score,
+                      f"{str(issued.id)[:8]}… signed + sealed", at_home)
+    console.print(table)
+    console.print(f"certificates (Open Badges 3.0): {folder}/ — try: creditledger "
+                  f"verify-credential {folder}/<id>.json --ledger {result.ledger_path}",
+                  highlight=False)
+
+
+def _course(code: str, name: str) -> CourseInfo:
+    return CourseInfo(course_code=code, name=name, lead_teacher="主讲教师",
+                      course_type="国家级教学资源库课程", hours=32, credits=Decimal(2),
+                      link=f"https://www.icve.com.cn/course/{code.lower()}",
+                      introduction=f"{name}：联盟校际互选在线课程（试点课程）。", capacity=60,
+                      selection="学籍所在学校资格审查后报联盟秘书处，开课学校录取并开通平台账号。")

@@ -22,15 +22,22 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteCursor
 
-from creditledger.crypto.merkle import MerkleTree, node_hash
+from creditledger.crypto.merkle import (
+    InvalidProof,
+    MerkleTree,
+    consistency_nodes,
+    inclusion_nodes,
+    node_hash,
+    root_nodes,
+)
 from creditledger.errors import LedgerError, UnusableLedgerError
 from creditledger.sqlite import APPEND_ONLY, ChainedSQLiteApplicationRecorder
 
@@ -51,8 +58,12 @@ MERKLE_SCHEMA = [
 ]
 INSERT_NODE = "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?,?,?)"
 SELECT_NODE = "SELECT hash FROM merkle_nodes WHERE level=? AND idx=?"
+SELECT_NODE_ROW = "SELECT level, idx, hash FROM merkle_nodes WHERE level=? AND idx=?"
 SELECT_LEAVES = "SELECT hash FROM stored_events WHERE position>? AND position<=? ORDER BY position"
 BLOCKS_DONE = f"SELECT MAX(idx) FROM merkle_nodes WHERE level={LOW_LEVELS}"
+
+
+_T = TypeVar("_T")
 
 
 class CorruptTreeError(LedgerError):
@@ -83,10 +94,30 @@ class SQLiteNodeStore:
         self.pending: list[tuple[int, int, bytes]] = []
         self.reads = 0
         self._blocks: dict[int, list[bytes]] = {}
+        self._fetched: dict[tuple[int, int], bytes] = {}
+
+    def prefetch(self, nodes: Sequence[tuple[int, int]]) -> None:
+        """Read the stored ones of ``nodes`` in one statement, for the gets that follow."""
+        stored = list({n for n in nodes if n[0] >= LOW_LEVELS} - self._fetched.keys())
+        for i in range(0, len(stored), 200):
+            chunk = stored[i : i + 200]
+            self.reads += 1
+            self.cursor.execute(  # UNION ALL of point reads: each uses the primary key
+                " UNION ALL ".join([SELECT_NODE_ROW] * len(chunk)),
+                [x for node in chunk for x in node])
+            for level, index, node in self.cursor.fetchall():
+                self._fetched[(level, index)] = bytes(node)
+
+    def forget(self) -> None:
+        """Drop the prefetched nodes."""
+        self._fetched.clear()
 
     def get(self, level: int, index: int) -> bytes:
         """Return node (level, index); raise KeyError if it is not (yet) in the ledger."""
         if level >= LOW_LEVELS:
+            found = self._fetched.get((level, index))
+            if found is not None:
+                return found
             self.reads += 1
             self.cursor.execute(SELECT_NODE, (level, index))
             row = self.cursor.fetchone()
@@ -259,15 +290,31 @@ class LedgerTree:
 
     def root(self, size: int | None = None) -> bytes:
         """The root of the first ``size`` events (default: all)."""
-        return self._tree.root(self.size if size is None else size)
+        size = self.size if size is None else size
+        return self._fetching(root_nodes, (size,), lambda: self._tree.root(size))
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """The inclusion proof of leaf ``index`` (the event at position ``index + 1``)."""
-        return self._tree.inclusion_proof(index, self.size if size is None else size)
+        size = self.size if size is None else size
+        return self._fetching(inclusion_nodes, (index, size),
+                              lambda: self._tree.inclusion_proof(index, size))
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """The proof that the tree of ``size1`` events is a prefix of the one of ``size2``."""
-        return self._tree.consistency_proof(size1, self.size if size2 is None else size2)
+        size2 = self.size if size2 is None else size2
+        return self._fetching(consistency_nodes, (size1, size2),
+                              lambda: self._tree.consistency_proof(size1, size2))
+
+    def _fetching(self, nodes: Callable[..., list[tuple[int, int]]], args: tuple[int, ...],
+                  compute: Callable[[], _T]) -> _T:
+        """Run ``compute`` with the nodes it reads fetched in one statement beforehand."""
+        if 0 < max(args, default=0) <= self.size:
+            with suppress(InvalidProof):  # impossible arguments: ``compute`` raises the error
+                self.store.prefetch(nodes(*args))
+        try:
+            return compute()
+        finally:
+            self.store.forget()
 
     @contextmanager
     def snapshot(self) -> Iterator[LedgerTree]:

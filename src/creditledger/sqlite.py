@@ -146,11 +146,10 @@ def _id_text(originator_id: UUID | str) -> str:
 
 
 def _select_hashes_statement(n: int) -> str:
-    pairs = ",".join("(?,?)" for _ in range(n))
-    return (
-        "SELECT originator_id, originator_version, hash FROM stored_events"
-        f" WHERE (originator_id, originator_version) IN (VALUES {pairs})"
-    )
+    """Read ``n`` (aggregate, version) hashes. SQLite answers these ORs with one index lookup
+    each; a row-value ``IN (VALUES ...)`` would scan the whole table."""
+    pairs = " OR ".join("(originator_id=? AND originator_version=?)" for _ in range(n))
+    return f"SELECT originator_id, originator_version, hash FROM stored_events WHERE {pairs}"
 
 
 class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):

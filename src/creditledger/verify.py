@@ -377,7 +377,7 @@ class _Walker:
         self.commits = commit.seq
         statement = CommitStatement(self.ledger_id, commit.seq, commit.first_position,
                                     commit.committed_at, commit.key_id, commit.hashes)
-        raw_key = self.book.records[commit.key_id].entry.public_key
+        raw_key = self.book.public_key(commit.key_id).raw  # validated here, as before
         self._queue_signature(raw_key, commit, statement.message())
 
     def _genesis(self, commit: _Commit) -> None:
@@ -435,7 +435,7 @@ class _Walker:
         key = self.book.public_key(commit.key_id)
         return _check_signatures([(key, commit.signature, statement.message(), commit)]) or fault
 
-    # -- signatures, on the thread pool ----------------------------------------------------
+    # -- signatures, on worker processes or threads ----------------------------------------
 
     def _queue_signature(self, raw_key: bytes, commit: _Commit, message: bytes) -> None:
         self.batch.append(

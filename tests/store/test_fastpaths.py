@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import sqlite3
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -134,3 +135,18 @@ def test_processes_threads_and_both_aggregate_checks_agree(tmp_path: Path, tampe
         reports += [_report(built.path, processes=p) for p in (False, True)]
     assert all(r == reports[0] for r in reports), reports
     assert reports[0]["intact"] is (tamper is None)
+
+
+def test_reading_predecessors_uses_the_index_not_a_table_scan(tmp_path: Path) -> None:
+    from creditledger.sqlite import SELECT_HASHES_CHUNK, _select_hashes_statement
+
+    built = build_ledger(tmp_path / "plan.ledger")
+    conn = sqlite3.connect(built.path)
+    try:
+        for n in (1, 2, SELECT_HASHES_CHUNK):
+            plan = conn.execute(
+                "EXPLAIN QUERY PLAN " + _select_hashes_statement(n), ["x", 1] * n
+            ).fetchall()
+            assert not any("SCAN" in str(step[-1]) for step in plan), plan
+    finally:
+        conn.close()

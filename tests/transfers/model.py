@@ -46,17 +46,18 @@ class Run:
         return msgspec.structs.replace(self.sources[source_id],
                                        revoked=source_id in self.revoked)
 
-    def apply(self, op: tuple[Any, ...]) -> bool:
-        """Apply one command; a refused command must record nothing."""
+    def apply(self, op: tuple[Any, ...], *, resting_on: UUID | None = None) -> bool:
+        """Apply one command; a refused command must record nothing. With ``resting_on``, a
+        post or void only picks among the conversions that draw on that source."""
         before = len(self.book.pending_events)
         try:
-            self._apply(op)
+            self._apply(op, resting_on)
         except CreditLedgerError:
             assert len(self.book.pending_events) == before, f"refused {op} but recorded"
             return False
         return True
 
-    def _apply(self, op: tuple[Any, ...]) -> None:
+    def _apply(self, op: tuple[Any, ...], resting_on: UUID | None = None) -> None:
         if op[0] == "convert":
             rule = self.rules[op[1] % len(self.rules)]
             ids = self.pick(rule, op[2], op[4], op[5] if len(op) > 5 else None)
@@ -65,10 +66,10 @@ class Run:
                                              target_credits=credits, on=conversion_day(op[3])))
             if done.id not in self.accepted:
                 self.accepted.append(done.id)
-        elif op[0] in ("post", "void") and self.accepted:
-            waiting = [c for c in self.accepted
+        elif op[0] in ("post", "void") and (accepted := self.candidates(resting_on)):
+            waiting = [c for c in accepted
                        if self.book.conversion(c).status is ConversionStatus.PENDING]
-            choices = waiting or self.accepted  # mostly the pending ones
+            choices = waiting or accepted  # mostly the pending ones
             cid = choices[op[1] % len(choices)]
             on = self.book.conversion(cid).record.on
             if op[0] == "post":
@@ -80,6 +81,12 @@ class Run:
             self.revoked.add(sid)
             self.book.reverse_source(sid, reason="revoked", on=DAY + timedelta(days=500))
 
+    def candidates(self, resting_on: UUID | None) -> list[UUID]:
+        """The accepted conversions a post or void may pick: all, or those drawing on a source."""
+        if resting_on is None:
+            return self.accepted
+        return [c for c in self.accepted
+                if resting_on in self.book.conversion(c).record.source_ids]
 
     def pick(self, rule: ConversionRule, picks: list[int], matching: bool,
              forced: int | None) -> list[UUID]:

@@ -55,10 +55,10 @@ def test_4_recognise_convert_revoke_is_as_if_never_recognised(
     with_it.order.append(extra.achievement_id)
     n = len(with_it.order) - 1
     used = 0
-    for op in later:  # every later conversion uses the extra source
-        if op[0] == "convert":
+    for op in later:  # every later conversion uses the extra source, and every post or void
+        if op[0] == "convert":  # touches only those: the history shared with `without` stays as is
             op = (*op[:4], True, n)
-        used += with_it.apply(op) and op[0] == "convert"
+        used += with_it.apply(op, resting_on=extra.achievement_id) and op[0] == "convert"
     events = len(with_it.book.transfers)
     with_it.apply(("revoke", n))
     check_invariants(with_it)

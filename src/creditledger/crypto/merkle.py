@@ -32,11 +32,14 @@ __all__ = [
     "MemoryNodeStore",
     "MerkleTree",
     "NodeStore",
+    "consistency_nodes",
     "consistency_proof",
+    "inclusion_nodes",
     "inclusion_proof",
     "leaf_hash",
     "node_hash",
     "root_from_hashes",
+    "root_nodes",
     "verify_consistency",
     "verify_inclusion",
 ]
@@ -49,6 +52,8 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 _LEAF_PREFIX = b"\x00"
 _NODE_PREFIX = b"\x01"
+_SMALL_BATCH = 8
+"""Up to this many leaves, :meth:`MerkleTree.extend_hashes` appends them one at a time."""
 
 _SubtreeHash = Callable[[int, int], bytes]
 """MTH of leaves [lo, hi) of one tree, for ranges that are RFC subtrees."""
@@ -322,6 +327,36 @@ class MemoryNodeStore:
         return len(self.nodes)
 
 
+def _recorded_reads(walk: Callable[[_SubtreeHash], object]) -> list[tuple[int, int]]:
+    """The stored nodes a walk over RFC subtrees reads, in order, without reading any."""
+    nodes: list[tuple[int, int]] = []
+
+    def mth(lo: int, hi: int) -> bytes:
+        nodes.extend(_perfect_subtrees(lo, hi))
+        return EMPTY_ROOT
+
+    walk(mth)
+    return nodes
+
+
+def inclusion_nodes(index: int, size: int) -> list[tuple[int, int]]:
+    """The (level, index) nodes :meth:`MerkleTree.inclusion_proof` reads (to fetch at once)."""
+    _check_index(index, size)
+    return _recorded_reads(lambda mth: _path(index, 0, size, mth))
+
+
+def consistency_nodes(size1: int, size2: int) -> list[tuple[int, int]]:
+    """The (level, index) nodes :meth:`MerkleTree.consistency_proof` reads."""
+    _check_sizes(size1, size2)
+    return _recorded_reads(lambda mth: _subproof(size1, 0, size2, True, mth))
+
+
+def root_nodes(size: int) -> list[tuple[int, int]]:
+    """The (level, index) nodes :meth:`MerkleTree.root` reads for a past ``size``."""
+    _check_count("size", size)
+    return _perfect_subtrees(0, size)
+
+
 class LevelNodeStore:
     """A :class:`NodeStore` kept as one list per level: the fastest in-memory store.
 
@@ -443,7 +478,9 @@ class MerkleTree:
         """
         if not all(type(leaf) is bytes and len(leaf) == HASH_SIZE for leaf in leaves):
             _check_hashes("leaves", leaves)  # raises, naming the first bad leaf
-        if not leaves:
+        if len(leaves) <= _SMALL_BATCH:  # a few leaves: the plain loop has less overhead
+            for leaf in leaves:
+                self.append_hash(leaf)
             return self._size
         sha256, prefix = hashlib.sha256, _NODE_PREFIX
         size = self._size

@@ -12,6 +12,7 @@ from typing import Any
 
 from eventsourcing.application import Application
 
+from creditledger.projections.alliance import AllianceProjection
 from creditledger.projections.credits import CatalogProjection, CreditsProjection
 from creditledger.projections.pilot import PilotProjection
 from creditledger.projections.runner import (
@@ -26,7 +27,8 @@ from creditledger.projections.transfers import TransfersProjection
 
 def default_projections() -> list[Projection]:
     """The read models the CLI and the docs use."""
-    return [CatalogProjection(), CreditsProjection(), PilotProjection(), TransfersProjection()]
+    return [CatalogProjection(), CreditsProjection(), PilotProjection(), TransfersProjection(),
+            AllianceProjection()]
 
 
 def open_projector(ledger: Application[Any], views: str | Path | None = None) -> Projector:
@@ -37,6 +39,7 @@ def open_projector(ledger: Application[Any], views: str | Path | None = None) ->
 
 
 __all__ = [
+    "AllianceProjection",
     "CatalogProjection",
     "Change",
     "CreditsProjection",

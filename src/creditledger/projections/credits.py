@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import sqlite_utils
@@ -37,7 +38,8 @@ def _topic(cls: type[Any], name: str) -> str:
 
 def _value(x: Any) -> Any:
     """Enums as their value; everything else as is."""
-    return getattr(x, "value", x)
+    # ``_value_`` is what Enum's ``value`` property returns, without the descriptor's cost.
+    return x._value_ if isinstance(x, Enum) else getattr(x, "value", x)
 
 
 class CatalogProjection:
@@ -181,15 +183,30 @@ class CreditsProjection:
             pk=("learner_id", "position"), if_not_exists=True)
 
     def apply(self, db: sqlite_utils.Database, changes: Sequence[Change]) -> None:
+        """Apply ``changes`` in order. The frequent events (Opened, Credited, Reversed,
+        Recognised) are buffered and written with one ``executemany`` per statement; the
+        buffers are flushed before anything whose outcome could depend on their order
+        (Enrolled, Revoked, a credit recorded before its account's Opened), so the tables end
+        exactly as if every event had been applied on its own, in order."""
+        batch = _CreditsBatch(db, changes)
         for c in changes:
             kind = c.topic.rsplit(".", 1)[-1]
-            getattr(self, f"_{kind}")(db, c)
+            if kind == "Recognised":
+                batch.recognised(c)
+            elif kind == "Credited":
+                batch.credit(c, +1)
+            elif kind == "Opened":
+                batch.open(c)
+            elif kind == "Reversed":
+                batch.credit(c, -1)
+            else:  # Enrolled, Revoked: rare; applied on their own after everything before them
+                batch.flush()
+                getattr(self, f"_{kind}")(db, c)
+                batch.forget()
+        batch.flush()
 
     def _Opened(self, db: sqlite_utils.Database, c: Change) -> None:
-        s = c.state
-        db.execute("INSERT INTO accounts VALUES (?,?,?,?,?,?)",
-                   [c.originator_id, s["learner_id"], _value(s["learner_type"]),
-                    s["home_institution"], s["programme_code"], c.position])
+        db.execute(_INSERT_ACCOUNT, _account_row(c))
 
     def _Enrolled(self, db: sqlite_utils.Database, c: Change) -> None:
         db.execute("UPDATE accounts SET home_institution=?, programme_code=? WHERE account_id=?",
@@ -202,33 +219,13 @@ class CreditsProjection:
         self._add(db, c, -1)
 
     def _add(self, db: sqlite_utils.Database, c: Change, sign: int) -> None:
-        db.execute(
-            "INSERT INTO balances (learner_id, category, credits_cents) "
-            "SELECT learner_id, ?, ? FROM accounts WHERE account_id=? "
-            "ON CONFLICT (learner_id, category) DO UPDATE SET "
-            "credits_cents = credits_cents + excluded.credits_cents",
-            [_value(c.state["category"]), sign * cents(c.state["amount"]), c.originator_id])
+        db.execute(_ADD_TO_BALANCE, _balance_row(c, sign))
 
     def _Recognised(self, db: sqlite_utils.Database, c: Change) -> None:
-        r = c.state["record"]
-        course, cert, rec = r.course, r.certificate, r.learning_record
-        account = db.execute(
-            "SELECT learner_type, home_institution, programme_code FROM accounts "
-            "WHERE learner_id=?", [r.learner_id]).fetchone() or (None, None, None)
-        db.execute(
-            "INSERT INTO achievements VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [c.originator_id, r.learner_id, _value(r.kind), r.title, r.certified_by,
-             _value(r.method), _value(r.category), cents(r.credits), "recognised",
-             course.term if course else None,
-             course.course_code if course else None,
-             cert.certificate_code if cert else None,
-             _value(cert.level) if cert and cert.level else None,
-             cert.number if cert else (rec.reference if rec else None),
-             str(course.score) if course and course.score is not None else None,
-             r.recognised_on.isoformat(), *account, c.position, None, None])
-        self._line(db, r.learner_id, c, "recognised", r.title, _value(r.kind),
-                   _value(r.category), cents(r.credits), f"certified by {r.certified_by} "
-                   f"({_value(r.method)}), rule {r.rule.rule_id} v{r.rule.version}")
+        account = db.execute(_SELECT_ACCOUNT, [c.state["record"].learner_id]).fetchone()
+        achievement, line = _recognised_rows(c, account or _NO_ACCOUNT)
+        db.execute(_INSERT_ACHIEVEMENT, achievement)
+        db.execute(_INSERT_LINE, line)
 
     def _Revoked(self, db: sqlite_utils.Database, c: Change) -> None:
         rv = c.state["revocation"]
@@ -246,6 +243,129 @@ class CreditsProjection:
     @staticmethod
     def _line(db: sqlite_utils.Database, learner_id: str, c: Change, entry: str, title: str,
               kind: str, category: str, amount: int, detail: str) -> None:
-        db.execute("INSERT INTO transcript VALUES (?,?,?,?,?,?,?,?,?)",
-                   [learner_id, c.position, entry, c.originator_id, title, kind, category,
-                    amount, detail])
+        db.execute(_INSERT_LINE, [learner_id, c.position, entry, c.originator_id, title, kind,
+                                  category, amount, detail])
+
+
+# -- the credits projection's statements and rows ------------------------------------------------
+
+_INSERT_ACCOUNT = "INSERT INTO accounts VALUES (?,?,?,?,?,?)"
+_ADD_TO_BALANCE = (
+    "INSERT INTO balances (learner_id, category, credits_cents) "
+    "SELECT learner_id, ?, ? FROM accounts WHERE account_id=? "
+    "ON CONFLICT (learner_id, category) DO UPDATE SET "
+    "credits_cents = credits_cents + excluded.credits_cents")
+_SELECT_ACCOUNT = ("SELECT learner_type, home_institution, programme_code FROM accounts "
+                   "WHERE learner_id=?")
+_INSERT_ACHIEVEMENT = (
+    "INSERT INTO achievements VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+_INSERT_LINE = "INSERT INTO transcript VALUES (?,?,?,?,?,?,?,?,?)"
+_NO_ACCOUNT: tuple[Any, Any, Any] = (None, None, None)
+_IN_CHUNK = 500  # learner ids per lookup statement (SQLite allows 999 parameters or more)
+
+
+def _account_row(c: Change) -> list[Any]:
+    s = c.state
+    return [c.originator_id, s["learner_id"], _value(s["learner_type"]), s["home_institution"],
+            s["programme_code"], c.position]
+
+
+def _balance_row(c: Change, sign: int) -> list[Any]:
+    return [_value(c.state["category"]), sign * cents(c.state["amount"]), c.originator_id]
+
+
+def _recognised_rows(c: Change, account: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """The ``achievements`` row and the ``transcript`` line of a Recognised event, given the
+    learner's (learner_type, home_institution, programme_code) at that point of the log."""
+    r = c.state["record"]
+    course, cert, rec = r.course, r.certificate, r.learning_record
+    kind, method, category = _value(r.kind), _value(r.method), _value(r.category)
+    credits = cents(r.credits)
+    achievement = [
+        c.originator_id, r.learner_id, kind, r.title, r.certified_by, method, category,
+        credits, "recognised",
+        course.term if course else None,
+        course.course_code if course else None,
+        cert.certificate_code if cert else None,
+        _value(cert.level) if cert and cert.level else None,
+        cert.number if cert else (rec.reference if rec else None),
+        str(course.score) if course and course.score is not None else None,
+        r.recognised_on.isoformat(), *account, c.position, None, None]
+    line = [r.learner_id, c.position, "recognised", c.originator_id, r.title, kind, category,
+            credits, f"certified by {r.certified_by} ({method}), "
+                     f"rule {r.rule.rule_id} v{r.rule.version}"]
+    return achievement, line
+
+
+class _CreditsBatch:
+    """Rows of one :meth:`CreditsProjection.apply` call, buffered per statement.
+
+    Buffered writes are flushed in a fixed order (accounts, achievements, transcript, balances),
+    which gives the same tables as applying them one by one in log order because:
+
+    - a Recognised event's account columns are looked up *when it is buffered*: in ``known``,
+      which holds the accounts table as it was before this batch (read in bulk) overlaid with
+      the accounts opened since, so it sees exactly the accounts recorded before it;
+    - a balance row reads only an account's ``learner_id``, which never changes once opened; an
+      account's Opened comes before its credits, and if a log had it the other way round the
+      buffers are flushed first;
+    - achievements and transcript lines are inserted only, and read by no buffered statement;
+    - everything else (Enrolled, Revoked) is applied on its own after a flush, and then
+      ``known`` is forgotten.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, changes: Sequence[Change]) -> None:
+        self.db = db
+        self.conn = db.conn
+        self.accounts: list[list[Any]] = []
+        self.achievements: list[list[Any]] = []
+        self.lines: list[list[Any]] = []
+        self.balances: list[list[Any]] = []
+        self.credited: set[str] = set()  # accounts with a buffered balance row
+        self.known: dict[str, tuple[Any, ...] | None] = {}
+        self._prefetch([c.state["record"].learner_id for c in changes
+                        if c.topic.endswith(".Recognised")])
+
+    def _prefetch(self, learner_ids: list[str]) -> None:
+        wanted = list(dict.fromkeys(i for i in learner_ids if i not in self.known))
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start:start + _IN_CHUNK]
+            self.known.update(dict.fromkeys(chunk))
+            rows = self.conn.execute(
+                "SELECT learner_id, learner_type, home_institution, programme_code FROM accounts "
+                f"WHERE learner_id IN ({','.join('?' * len(chunk))})", chunk)
+            for learner_id, *account in rows:
+                self.known[learner_id] = tuple(account)
+
+    def open(self, c: Change) -> None:
+        if c.originator_id in self.credited:
+            self.flush()
+        row = _account_row(c)
+        self.accounts.append(row)
+        self.known[row[1]] = (row[2], row[3], row[4])
+
+    def credit(self, c: Change, sign: int) -> None:
+        self.balances.append(_balance_row(c, sign))
+        self.credited.add(c.originator_id)
+
+    def recognised(self, c: Change) -> None:
+        learner_id = c.state["record"].learner_id
+        if learner_id not in self.known:
+            self._prefetch([learner_id])
+        achievement, line = _recognised_rows(c, self.known[learner_id] or _NO_ACCOUNT)
+        self.achievements.append(achievement)
+        self.lines.append(line)
+
+    def flush(self) -> None:
+        for statement, rows in ((_INSERT_ACCOUNT, self.accounts),
+                                (_INSERT_ACHIEVEMENT, self.achievements),
+                                (_INSERT_LINE, self.lines),
+                                (_ADD_TO_BALANCE, self.balances)):
+            if rows:
+                self.conn.executemany(statement, rows)
+                rows.clear()
+        self.credited.clear()
+
+    def forget(self) -> None:
+        """After an event applied on its own: accounts may have changed, look them up again."""
+        self.known.clear()

@@ -119,30 +119,44 @@ class Projector:
         """Apply every event recorded after the projections' positions; return how many."""
         applied = 0
         head = self.recorder.max_notification_id() or 0
+        topics = sorted(self._wanted())
         while limit is None or applied < limit:
             start = self.position() + 1
-            batch = self.recorder.select_notifications(start, self.batch_size, stop=head)
-            if not batch:
+            if start > head:
                 break
-            self._apply_batch(batch)
-            applied += len(batch)
+            # Only the topics some projection wants are read (and decoded); the others are
+            # skipped, but counted and tracked as applied, as if read and ignored.
+            batch = self.recorder.select_notifications(start, self.batch_size, stop=head,
+                                                       topics=topics)
+            covered = batch[-1].id if len(batch) >= self.batch_size else head
+            self._apply_batch(batch, covered)
+            applied += covered - start + 1
             if progress:
-                progress(batch[-1].id, head)
+                progress(covered, head)
         return applied
 
-    def _apply_batch(self, batch: Sequence[Any]) -> None:
-        wanted = set().union(*(p.topics for p in self.projections))
+    def _wanted(self) -> frozenset[str]:
+        return frozenset().union(*(p.topics for p in self.projections))
+
+    def _apply_batch(self, batch: Sequence[Any], last: int | None = None) -> None:
+        """Apply ``batch`` (in position order) and move every projection to ``last`` (default:
+        the batch's last position), all in one transaction."""
+        if last is None:
+            if not batch:
+                return
+            last = batch[-1].id
+        wanted = self._wanted()
         changes = [
             Change(n.id, _hex(n.originator_id), n.originator_version, n.topic,
                    decode_state(n.topic, n.state))
             for n in batch if n.topic in wanted
         ]
-        last = batch[-1].id
         with self.db.atomic():
+            done = dict(self.db.execute(f"SELECT name, position FROM {TRACKING_TABLE}").fetchall())
             for projection in self.projections:
-                done = self._tracking_row(projection.name)
-                after = done[1] if done else 0
-                mine = [c for c in changes if c.position > after and c.topic in projection.topics]
+                after = done.get(projection.name, 0)
+                topics = projection.topics
+                mine = [c for c in changes if c.position > after and c.topic in topics]
                 if mine:
                     projection.apply(self.db, mine)
                 if last > after:

@@ -1,0 +1,565 @@
+#!/usr/bin/env python3
+"""Check a creditledger transcript bundle (or consistency proof) offline, on its own.
+
+    python verify_bundle_standalone.py bundle.json [--root-key KEY_FILE]
+
+Needs Python 3.8+ and the ``cryptography`` package, nothing else: no creditledger, no database.
+It is an independent implementation of ``creditledger verify-bundle`` (same checks, same fault
+names, same exit codes: 0 intact, 1 fails verification, 2 unusable input). Without
+``--root-key`` it trusts the root key the file names, and says so.
+
+What it checks, for a bundle (format ``creditledger-bundle/1``):
+
+1. the checkpoint (a C2SP signed note) is signed by the root key under the ledger's origin;
+2. every event's fields hash to its hash: SHA-256(0x00 || msgpack([position, commit, aggregate,
+   version, topic, state, previous hash, previous hash of the aggregate])), the RFC 9162 leaf;
+3. every event's RFC 9162 inclusion proof leads to the checkpoint's root;
+4. every event's hash is at its place in its commit's signed statement;
+5. the key registry events (genesis, registrations, revocations) rebuild which key could sign
+   when; each commit's key could sign at the commit's time, and its Ed25519 signature over
+   b"creditledger/commit/v1\\0" || msgpack([ledger, commit, first position, time, key, hashes])
+   verifies;
+6. each aggregate's versions run 1..n, each linked to the previous one's hash;
+7. the account is the learner's, every achievement is the learner's and credited to the account
+   (and reversed there exactly when revoked), and every credited achievement is present.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import struct
+import sys
+import uuid
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_public_key,
+)
+
+BUNDLE_FORMAT = "creditledger-bundle/1"
+CONSISTENCY_FORMAT = "creditledger-consistency/1"
+ORIGIN_PREFIX = "creditledger.example/"
+COMMIT_DOMAIN = b"creditledger/commit/v1\x00"
+ZERO = bytes(32)
+LEDGER_NS = uuid.UUID("ff83e6db-a30d-5e7a-916d-2c201cad7203")
+REGISTRY_NS = uuid.UUID("6f1d3d52-8a55-4f0e-9a43-3c4d1f2b9e10")
+REG = "creditledger.registry:KeyRegistry."
+GENESIS, REGISTERED, REVOKED_KEY = REG + "Genesis", REG + "KeyRegistered", REG + "KeyRevoked"
+ACCOUNT = "creditledger.domain.learner:LearnerAccount."
+ACHIEVEMENT = "creditledger.domain.achievement:Achievement."
+ROLES = ("account", "achievement", "transfers")
+
+
+class Unusable(Exception):
+    """The input is not a bundle at all (exit 2)."""
+
+
+class Fault(Exception):
+    """The bundle fails verification (exit 1): ``kind`` and a sentence."""
+
+    def __init__(self, kind: str, detail: str, position: int | None = None) -> None:
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"{kind}{where}: {detail}")
+        self.kind = kind
+
+
+# -- the bytes that are hashed and signed --------------------------------------------------------
+
+
+def _mp_int(n: int) -> bytes:
+    if 0 <= n <= 0x7F:
+        return bytes([n])
+    if -32 <= n < 0:
+        return struct.pack(">b", n)
+    for lo, hi, code, fmt in ((0, 0xFF, 0xCC, ">B"), (0, 0xFFFF, 0xCD, ">H"),
+                              (0, 0xFFFFFFFF, 0xCE, ">I"), (0, 2**64 - 1, 0xCF, ">Q"),
+                              (-128, -1, 0xD0, ">b"), (-(2**15), -1, 0xD1, ">h"),
+                              (-(2**31), -1, 0xD2, ">i"), (-(2**63), -1, 0xD3, ">q")):
+        if lo <= n <= hi:
+            return bytes([code]) + struct.pack(fmt, n)
+    raise Unusable(f"integer out of range: {n}")
+
+
+def _mp_len(n: int, small: tuple[int, int] | None, codes: tuple[int, int, int]) -> bytes:
+    if small is not None and n <= small[1]:
+        return bytes([small[0] | n])
+    if n <= 0xFF and codes[0]:
+        return bytes([codes[0], n])
+    return bytes([codes[1]]) + struct.pack(">H", n) if n <= 0xFFFF else \
+        bytes([codes[2]]) + struct.pack(">I", n)
+
+
+def msgpack(value: Any) -> bytes:
+    """The msgpack encoding of ints, str, bytes and lists, as msgspec writes them."""
+    if isinstance(value, bool):
+        raise Unusable("booleans do not occur here")
+    if isinstance(value, int):
+        return _mp_int(value)
+    if isinstance(value, str):
+        raw = value.encode("utf-8")
+        return _mp_len(len(raw), (0xA0, 31), (0xD9, 0xDA, 0xDB)) + raw
+    if isinstance(value, bytes):
+        return _mp_len(len(value), None, (0xC4, 0xC5, 0xC6)) + value
+    if isinstance(value, list):
+        return _mp_len(len(value), (0x90, 15), (0, 0xDC, 0xDD)) + b"".join(map(msgpack, value))
+    raise Unusable(f"cannot encode {type(value).__name__}")
+
+
+def node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+# -- RFC 9162 proofs (sections 2.1.3.2 and 2.1.4.2) ---------------------------------------------
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> None:
+    if not 0 <= index < size or any(len(h) != 32 for h in [leaf, root, *proof]):
+        raise ValueError("malformed inclusion proof")
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            raise ValueError("inclusion proof too long")
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0 or r != root:
+        raise ValueError(f"inclusion proof for leaf {index} of {size} does not match the root")
+
+
+def verify_consistency(size1: int, size2: int, proof: list[bytes], r1: bytes, r2: bytes) -> None:
+    if not 0 < size1 <= size2 or any(len(p) != 32 for p in proof):
+        raise ValueError("malformed consistency proof")
+    if size1 == size2:
+        if proof or r1 != r2:
+            raise ValueError("equal sizes need an empty proof and equal roots")
+        return
+    if not proof or len(r1) != 32 or len(r2) != 32:
+        raise ValueError("malformed consistency proof")
+    path = ([r1] if size1 & (size1 - 1) == 0 else []) + list(proof)
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise ValueError("consistency proof too long")
+        if fn & 1 or fn == sn:
+            fr, sr = node(c, fr), node(c, sr)
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0 or fr != r1 or sr != r2:
+        raise ValueError("consistency proof does not reproduce both roots")
+
+
+# -- C2SP signed-note checkpoints ----------------------------------------------------------------
+
+
+def open_checkpoint(note: str, origin: str, key: bytes) -> tuple[int, bytes]:
+    """Verify the root key's signature on a checkpoint note; return (tree size, root)."""
+    cut = note.rfind("\n\n")
+    if cut < 0 or not note.endswith("\n") or any(ord(c) < 32 for c in note.replace("\n", "")):
+        raise ValueError("not a signed note")
+    text = note[: cut + 1].encode("utf-8")
+    key_hash = hashlib.sha256(origin.encode("utf-8") + b"\n\x01" + key).digest()[:4]
+    verified = False
+    for line in note[cut + 2 : -1].split("\n"):
+        parts = line.split(" ")
+        if len(parts) != 3 or parts[0] != "\u2014":
+            raise ValueError("malformed signature line")
+        blob = _b64(parts[2], "signature")
+        if parts[1] == origin and blob[:4] == key_hash:
+            try:
+                Ed25519PublicKey.from_public_bytes(key).verify(blob[4:], text)
+            except InvalidSignature:
+                raise ValueError("the root key's signature does not verify") from None
+            verified = True
+    if not verified:
+        raise ValueError("the checkpoint is not signed by the root key")
+    lines = text.decode("utf-8")[:-1].split("\n")
+    if len(lines) < 3 or lines[0] != origin:
+        raise ValueError(f"the checkpoint's origin is not {origin}")
+    if not re.fullmatch(r"0|[1-9][0-9]{0,19}", lines[1]):
+        raise ValueError("malformed tree size")
+    root = _b64(lines[2], "root hash")
+    if len(root) != 32:
+        raise ValueError("malformed root hash")
+    return int(lines[1]), root
+
+
+def _b64(text: Any, what: str) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise Unusable(f"{what} is not base64") from None
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise Unusable(f"{what} is not canonical base64")
+    return raw
+
+
+# -- reading the bundle --------------------------------------------------------------------------
+
+_EVENT = {"position": int, "commit_seq": int, "originator_id": str, "originator_version": int,
+          "topic": str, "state": bytes, "prev_hash": bytes, "prev_aggregate_hash": bytes,
+          "hash": bytes, "proof": list}
+_COMMIT = {"seq": int, "first_position": int, "committed_at": int, "key_id": str,
+           "event_hashes": list, "signature": bytes}
+
+
+def _fields(obj: Any, spec: dict[str, type], what: str) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise Unusable(f"{what} is not an object")
+    out: dict[str, Any] = {}
+    for name, kind in spec.items():
+        value = obj.get(name)
+        if kind is bytes:
+            value = _b64(value, f"{what}.{name}")
+        elif kind is list:
+            if not isinstance(value, list):
+                raise Unusable(f"{what}.{name} is not a list")
+            value = [_b64(v, f"{what}.{name}") for v in value]
+        elif not isinstance(value, kind) or isinstance(value, bool):
+            raise Unusable(f"{what}.{name} is missing or not a {kind.__name__}")
+        if isinstance(value, int):
+            _mp_int(value)  # in range
+        out[name] = value
+    return out
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise Unusable(f"not JSON ({e})") from None
+
+
+def _state(e: dict[str, Any]) -> dict[str, Any]:
+    try:
+        state = json.loads(e["state"])
+    except (ValueError, UnicodeDecodeError):
+        raise Fault("unreadable-content", "the event's content is not plain JSON",
+                    e["position"]) from None
+    if not isinstance(state, dict):
+        raise Fault("unreadable-content", "the event's content is not a JSON object",
+                    e["position"])
+    return state
+
+
+def natural_key_id(*parts: Any) -> str:
+    return uuid.uuid5(LEDGER_NS, json.dumps(list(parts), separators=(",", ":"),
+                                            ensure_ascii=False)).hex
+
+
+def micros(text: Any) -> int:
+    """RFC 3339 time (as msgspec writes it) to microseconds since the epoch."""
+    m = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
+                     r"(Z|[+-]\d\d:\d\d)", text if isinstance(text, str) else "")
+    if m is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    days = _days(y, mo, d)
+    frac = int((m.group(7) or "0").ljust(6, "0")[:6])
+    offset = 0 if m.group(8) == "Z" else \
+        (1 if m.group(8)[0] == "+" else -1) * (int(m.group(8)[1:3]) * 60 + int(m.group(8)[4:]))
+    return ((days * 86400 + h * 3600 + mi * 60 + s - offset * 60) * 1_000_000) + frac
+
+
+def _days(y: int, m: int, d: int) -> int:
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+# -- the checks ----------------------------------------------------------------------------------
+
+
+def check_event(e: dict[str, Any], size: int, root: bytes, commits: dict[int, Any]) -> None:
+    link = [e["position"], e["commit_seq"], e["originator_id"], e["originator_version"],
+            e["topic"], e["state"], e["prev_hash"], e["prev_aggregate_hash"]]
+    pos = e["position"]
+    if hashlib.sha256(b"\x00" + msgpack(link)).digest() != e["hash"]:
+        raise Fault("hash-mismatch", "the event's fields do not hash to its hash", pos)
+    if not 1 <= pos <= size:
+        raise Fault("not-covered-by-checkpoint", f"the checkpoint covers events 1..{size}", pos)
+    try:
+        verify_inclusion(e["hash"], pos - 1, size, e["proof"], root)
+    except ValueError as err:
+        raise Fault("bad-inclusion-proof", str(err), pos) from None
+    commit = commits.get(e["commit_seq"])
+    if commit is None:
+        raise Fault("missing-commit", f"commit {e['commit_seq']} is not in the bundle", pos)
+    i = pos - commit["first_position"]
+    if not 0 <= i < len(commit["event_hashes"]) or commit["event_hashes"][i] != e["hash"]:
+        raise Fault("not-in-commit", f"commit {commit['seq']} does not list its hash", pos)
+
+
+def check_commits(b: dict[str, Any], root_key: bytes, commits: dict[int, Any]) -> None:
+    registry = sorted(b["registry"], key=lambda e: e["position"])
+    rid = uuid.uuid5(REGISTRY_NS, f"{b['ledger_id']}/key-registry").hex
+    first = registry[0] if registry else None
+    if first is None or first["position"] != 1 or first["topic"] != GENESIS or \
+            first["originator_id"] != rid:
+        raise Fault("bad-genesis", "the bundle lacks the ledger's genesis event")
+    try:
+        genesis = json.loads(first["state"])
+    except (ValueError, UnicodeDecodeError):
+        raise Fault("bad-genesis", "undecodable genesis", 1) from None
+    if not isinstance(genesis, dict) or genesis.get("ledger_id") != b["ledger_id"] \
+            or not isinstance(genesis.get("root"), dict):
+        raise Fault("bad-genesis", "the genesis names another ledger", 1)
+    if genesis["root"].get("public_key") != base64.b64encode(root_key).decode():
+        raise Fault("root-key-mismatch", "the genesis names another root key", 1)
+    root_id = "ed25519:" + hashlib.sha256(root_key).hexdigest()[:32]
+    keys: dict[str, list[Any]] = {}  # key id -> [raw key, valid from, revoked at]
+    applied = 0
+    for c in sorted(commits.values(), key=lambda c: c["seq"]):
+        end = c["first_position"] + len(c["event_hashes"])
+        upto = end if c["seq"] == 1 else c["first_position"]
+        while applied < len(registry) and registry[applied]["position"] < upto:
+            apply_registry(keys, registry[applied], rid, commits)
+            applied += 1
+        record, at = keys.get(c["key_id"]), c["committed_at"]
+        problem = "unknown-key" if record is None else "key-not-yet-valid" if at < record[1] \
+            else "key-revoked" if record[2] is not None and at >= record[2] else None
+        if problem:
+            raise Fault(problem, f"commit {c['seq']} is signed by {c['key_id']}: {problem}",
+                        c["first_position"])
+        if c["key_id"] != root_id and any(c["first_position"] <= e["position"] < end
+                                          for e in registry):
+            raise Fault("registry-violation", f"registry commit {c['seq']} is not signed by "
+                        "the root key", c["first_position"])
+        statement = [b["ledger_id"], c["seq"], c["first_position"], at, c["key_id"],
+                     c["event_hashes"]]
+        try:
+            Ed25519PublicKey.from_public_bytes(record[0]).verify(  # type: ignore[index]
+                c["signature"], COMMIT_DOMAIN + msgpack(statement))
+        except InvalidSignature:
+            raise Fault("bad-signature", f"the signature of commit {c['seq']} does not verify",
+                        c["first_position"]) from None
+
+
+def apply_registry(keys: dict[str, list[Any]], e: dict[str, Any], rid: str,
+                   commits: dict[int, Any]) -> None:
+    pos, topic = e["position"], e["topic"]
+    if e["originator_id"] != rid or topic not in (GENESIS, REGISTERED, REVOKED_KEY) or \
+            (topic == GENESIS and pos != 1):
+        raise Fault("registry-violation", "not an event of this ledger's key registry", pos)
+    state = _state(e)
+    try:
+        if topic == REVOKED_KEY:
+            record = keys.get(state["key_id"])
+            if record is not None:
+                record[2] = max(micros(state["effective_at"]),
+                                commits[e["commit_seq"]]["committed_at"])
+            return
+        entry = state["root" if topic == GENESIS else "entry"]
+        raw = _b64(entry["public_key"], "public key")
+        if len(raw) != 32 or "ed25519:" + hashlib.sha256(raw).hexdigest()[:32] != entry["key_id"]:
+            raise ValueError(f"key id {entry['key_id']} does not match its public key")
+        keys[entry["key_id"]] = [raw, micros(entry["valid_from"]), None]
+    except (KeyError, TypeError, ValueError, Unusable) as err:
+        raise Fault("registry-violation", f"malformed registry event: {err}", pos) from None
+
+
+def check_links(a: dict[str, Any]) -> None:
+    previous, oid = ZERO, a["originator_id"]
+    if not a["events"]:
+        raise Fault("aggregate-version-gap", f"aggregate {oid} has no events")
+    for number, e in enumerate(a["events"], 1):
+        if e["originator_id"] != oid or e["originator_version"] != number:
+            raise Fault("aggregate-version-gap", f"expected version {number} of {oid}",
+                        e["position"])
+        if e["prev_aggregate_hash"] != previous:
+            raise Fault("broken-aggregate-link", f"version {number} of {oid} does not link to "
+                        f"version {number - 1}", e["position"])
+        previous = e["hash"]
+
+
+def check_transcript(b: dict[str, Any]) -> list[str]:
+    learner = b["learner_id"]
+    by_role: dict[str, list[Any]] = {r: [a for a in b["aggregates"] if a["role"] == r]
+                                     for r in ROLES}
+    accounts, transfers = by_role["account"], by_role["transfers"]
+    if len(accounts) != 1 or accounts[0]["originator_id"] != natural_key_id("learner", learner):
+        raise Fault("wrong-learner", f"the bundle needs the one account of {learner}")
+    if len(transfers) > 1 or any(t["originator_id"] != natural_key_id("credit-transfers", learner)
+                                 for t in transfers):
+        raise Fault("wrong-learner", f"a transfer ledger is not {learner}'s")
+    account = [(e["topic"], _state(e)) for e in accounts[0]["events"]]
+    opened = account[0][1]
+    if not account[0][0].endswith(".Opened") or opened.get("learner_id") != learner:
+        raise Fault("wrong-learner", f"the account is not opened for {learner}",
+                    accounts[0]["events"][0]["position"])
+    credited = {_uuid(s) for t, s in account if t == ACCOUNT + "Credited"}
+    reversed_ = {_uuid(s) for t, s in account if t == ACCOUNT + "Reversed"}
+    person = opened.get("personal_data")
+    name = person.get("name") if isinstance(person, dict) else "?"
+    lines = [f"account of {learner} ({name}): {len(account)} events, {len(credited)} "
+             f"achievements credited, {len(reversed_)} reversed"]
+    seen = set()
+    for a in by_role["achievement"]:
+        states = [(e["topic"], _state(e)) for e in a["events"]]
+        record = states[0][1].get("record")
+        record = record if isinstance(record, dict) else {}
+        key = record.get("natural_key")
+        oid = a["originator_id"]
+        if states[0][0] != ACHIEVEMENT + "Recognised" or record.get("learner_id") != learner \
+                or not isinstance(key, list) or natural_key_id("achievement", *key) != oid:
+            raise Fault("wrong-learner", f"achievement {oid} is not a recognised achievement "
+                        f"of {learner}", a["events"][0]["position"])
+        revoked = any(t == ACHIEVEMENT + "Revoked" for t, _ in states)
+        if oid not in credited or oid in seen or revoked != (oid in reversed_):
+            raise Fault("incomplete-transcript", f"achievement {oid} does not match the "
+                        "account's credit entries", a["events"][-1]["position"])
+        seen.add(oid)
+        lines.append(f"  {record.get('title')}: {record.get('credits')} credits "
+                     f"({record.get('category')}), {record.get('kind')} certified by "
+                     f"{record.get('certified_by')} on {record.get('recognised_on')}"
+                     + (" — REVOKED" if revoked else ""))
+    if credited - seen:
+        raise Fault("incomplete-transcript",
+                    f"credited achievement {sorted(credited - seen)[0]} is not in the bundle")
+    return lines
+
+
+def _uuid(state: dict[str, Any]) -> str:
+    try:
+        return uuid.UUID(str(state["achievement_id"])).hex
+    except (KeyError, ValueError):
+        raise Fault("unreadable-content", "a credit entry names no achievement") from None
+
+
+def read_bundle(data: Any) -> dict[str, Any]:
+    b = _fields(data, {"ledger_id": str, "learner_id": str, "root_key": bytes,
+                       "checkpoint": str}, "bundle")
+    if not isinstance(data.get("registry"), list) or not isinstance(data.get("aggregates"), list) \
+            or not isinstance(data.get("commits"), list):
+        raise Unusable("bundle: registry, aggregates and commits must be lists")
+    b["registry"] = [_fields(e, _EVENT, "event") for e in data["registry"]]
+    b["aggregates"] = []
+    for a in data["aggregates"]:
+        agg = _fields(a, {"role": str, "originator_id": str}, "aggregate")
+        if agg["role"] not in ROLES or not isinstance(a.get("events"), list):
+            raise Unusable(f"bundle: unknown aggregate role {agg['role']!r} or no event list")
+        agg["events"] = [_fields(e, _EVENT, "event") for e in a["events"]]
+        b["aggregates"].append(agg)
+    b["commits"] = [_fields(c, _COMMIT, "commit") for c in data["commits"]]
+    if len(b["root_key"]) != 32:
+        raise Unusable("bundle: the root key is not 32 bytes")
+    return b
+
+
+def verify_bundle(data: Any, pinned: bytes | None) -> list[str]:
+    b = read_bundle(data)
+    key = b["root_key"]
+    if pinned is not None and pinned != key:
+        raise Fault("root-key-mismatch", "the bundle names another root key than the pinned one")
+    try:
+        size, root = open_checkpoint(b["checkpoint"], ORIGIN_PREFIX + b["ledger_id"], key)
+    except (ValueError, Unusable) as err:
+        raise Fault("bad-checkpoint", str(err)) from None
+    commits = {c["seq"]: c for c in b["commits"]}
+    if len(commits) != len(b["commits"]):
+        raise Unusable("bundle: a commit is listed twice")
+    for e in b["registry"] + [e for a in b["aggregates"] for e in a["events"]]:
+        check_event(e, size, root, commits)
+    check_commits(b, key, commits)
+    for a in b["aggregates"]:
+        check_links(a)
+    lines = check_transcript(b)
+    trust = "pinned" if pinned else "named by the bundle, NOT pinned: pass --root-key"
+    events = sum(len(a["events"]) for a in b["aggregates"])
+    return [f"intact: transcript of learner {b['learner_id']} in ledger {b['ledger_id']}: "
+            f"{events} events, each signed and included in the checkpoint of {size} events; "
+            f"root key ed25519:{hashlib.sha256(key).hexdigest()[:32]} ({trust})", *lines]
+
+
+def verify_consistency_file(data: Any, pinned: bytes | None) -> list[str]:
+    p = _fields(data, {"ledger_id": str, "root_key": bytes, "old": str, "new": str,
+                       "proof": list}, "proof file")
+    key = p["root_key"]
+    if len(key) != 32:
+        raise Unusable("the root key is not 32 bytes")
+    if pinned is not None and pinned != key:
+        raise Fault("root-key-mismatch", "the file names another root key than the pinned one")
+    origin = ORIGIN_PREFIX + p["ledger_id"]
+    try:
+        size1, root1 = open_checkpoint(p["old"], origin, key)
+        size2, root2 = open_checkpoint(p["new"], origin, key)
+        verify_consistency(size1, size2, p["proof"], root1, root2)
+    except ValueError as err:
+        raise Fault("inconsistent", str(err)) from None
+    return [f"consistent: ledger {p['ledger_id']} at {size1} events is a prefix of the ledger "
+            f"at {size2} events ({'pinned' if pinned else 'root key NOT pinned'})"]
+
+
+def read_key(path: str) -> bytes:
+    with open(path, "rb") as f:
+        data = f.read().strip()
+    if data.startswith(b"-----BEGIN"):
+        key = load_pem_public_key(data)
+        if not isinstance(key, Ed25519PublicKey):
+            raise Unusable("root key: not an Ed25519 key")
+        return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    for decode in (bytes.fromhex, lambda t: base64.b64decode(t, validate=True)):
+        try:
+            raw = decode(data.decode("ascii"))
+        except (ValueError, binascii.Error):
+            continue
+        if len(raw) == 32:
+            return raw
+    raise Unusable("root key: expected PEM, base64 (32 bytes) or hex (64 digits)")
+
+
+def main(argv: list[str]) -> int:
+    args, pinned_path = list(argv), None
+    if "--root-key" in args:
+        i = args.index("--root-key")
+        pinned_path = args[i + 1] if i + 1 < len(args) else ""
+        del args[i : i + 2]
+    if len(args) != 1:
+        print("usage: verify_bundle_standalone.py FILE.json [--root-key KEY_FILE]",
+              file=sys.stderr)
+        return 2
+    try:
+        pinned = read_key(pinned_path) if pinned_path is not None else None
+        with open(args[0], "rb") as f:
+            data = _json(f.read())
+        kind = data.get("format") if isinstance(data, dict) else None
+        if kind == BUNDLE_FORMAT:
+            lines = verify_bundle(data, pinned)
+        elif kind == CONSISTENCY_FORMAT:
+            lines = verify_consistency_file(data, pinned)
+        else:
+            raise Unusable(f"not a {BUNDLE_FORMAT} bundle (format {kind!r})")
+    except Fault as fault:
+        print(f"TAMPERED: {fault}")
+        return 1
+    except (Unusable, OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # never a traceback, never "intact" by accident
+        print(f"error: unusable input ({type(e).__name__}: {e})", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
