@@ -32,9 +32,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.crypto.merkle import MerkleTree
 from creditledger.errors import LedgerError, NotAuthorisedError, UnusableLedgerError
 from creditledger.head import SignedHead
 from creditledger.ledger import probe_ledger_file
+from creditledger.merkle_recorder import LedgerTree
 from creditledger.persistence import ZERO_HASH, CommitStatement, decode_state, link_hash
 from creditledger.registry import (
     GENESIS_TOPIC,
@@ -75,6 +77,7 @@ class FaultKind(StrEnum):
     TIME_REGRESSION = "time-regression"
     GENESIS = "bad-genesis"
     ROOT_KEY_MISMATCH = "root-key-mismatch"
+    MERKLE_MISMATCH = "merkle-tree-mismatch"
     TRUNCATED = "truncated"
     FORKED = "forked-from-head"
 
@@ -112,6 +115,7 @@ class VerifyReport:
     keys: int
     last_hash: str
     head_size: int | None = None
+    merkle_root: str | None = None  # None: the ledger stores no Merkle tree
     fault: Fault | None = None
 
     @property
@@ -211,6 +215,8 @@ class _Walker:
         self.fault: Fault | None = None
         self.open_commit: _Commit | None = None
         self.aggregate_tips: dict[str, tuple[int, bytes]] | None = None
+        self.tree = MerkleTree(_PeaksOnly())  # the RFC 9162 root of the events, as they stream
+        self.merkle_root: bytes | None = None
 
     def close(self) -> None:
         if self.pool is not None:
@@ -262,8 +268,29 @@ class _Walker:
             aggregate_fault = self._aggregate_pass(limit)
             if aggregate_fault is not None:
                 self.fault = aggregate_fault
+        if self.fault is None:
+            self.fault = self._merkle_fault()
         if self.progress:
             self.progress(total, total)
+
+    def _merkle_fault(self) -> Fault | None:
+        """Check the Merkle tree stored in the ledger (if any) against the events' hashes."""
+        has_tree = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='merkle_nodes'"
+        ).fetchone()
+        if not has_tree:
+            return None
+        computed = self.tree.root()
+        try:
+            stored = LedgerTree(self.conn, self.events).root()
+        except (KeyError, LedgerError) as e:
+            return Fault(FaultKind.MERKLE_MISMATCH, self.events,
+                         f"the stored Merkle tree does not cover the ledger ({e})")
+        if stored != computed:
+            return Fault(FaultKind.MERKLE_MISMATCH, self.events,
+                         "the stored Merkle tree's root is not the root of the events' hashes")
+        self.merkle_root = computed
+        return None
 
     def _global_pass(self, total: int) -> None:
         commits = self._commits()
@@ -379,6 +406,7 @@ class _Walker:
                                     commit.committed_at, commit.key_id, commit.hashes)
         raw_key = self.book.public_key(commit.key_id).raw  # validated here, as before
         self._queue_signature(raw_key, commit, statement.message())
+        self.tree.extend_hashes(commit.hashes)
 
     def _genesis(self, commit: _Commit) -> None:
         first = commit.registry[0] if commit.registry else None
@@ -525,8 +553,19 @@ class _Walker:
             keys=len(self.book),
             last_hash=self.last_hash.hex(),
             head_size=head.size if head is not None else None,
+            merkle_root=self.merkle_root.hex() if self.merkle_root else None,
             fault=fault,
         )
+
+
+class _PeaksOnly:
+    """A node store that keeps nothing: enough for the root of the current size."""
+
+    def get(self, level: int, index: int) -> bytes:
+        raise KeyError((level, index))
+
+    def put(self, level: int, index: int, node: bytes) -> None:
+        pass
 
 
 _SignatureCheck = tuple[bytes, bytes, bytes, int, int, str]

@@ -213,3 +213,21 @@ def test_pinned_root_key_that_matches_verifies(built: Built, tmp_path: Path) -> 
     code, report = verify_cli(built.path, "--root-key", str(key_file))
     assert code == 0
     assert report["root_key_pinned"] is True
+
+
+@pytest.mark.parametrize(
+    "attack",
+    ["UPDATE merkle_nodes SET hash=zeroblob(32) WHERE level=5 AND idx=0",
+     "DELETE FROM merkle_nodes WHERE level=4 AND idx=2"],
+    ids=["edited-node", "deleted-node"],
+)
+def test_a_tampered_or_missing_merkle_node_is_detected(tmp_path: Path, attack: str) -> None:
+    big = build_ledger(tmp_path / "big.ledger", accounts=5, credits_each=8)  # 48 = 32 + 16
+    with Tamper(big.path) as t:
+        t.conn.execute(attack)  # the root of 48 events reads nodes (5, 0) and (4, 2)
+    assert_tampered(big.path, "merkle-tree-mismatch", 48)
+
+
+def test_an_intact_ledger_reports_its_merkle_root(built: Built) -> None:
+    code, report = verify_cli(built.path)
+    assert code == 0 and len(report["merkle_root"]) == 64
