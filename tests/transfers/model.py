@@ -100,7 +100,7 @@ class Run:
             fits = [i for i in self.order
                     if i not in chosen and selector_matches(selector, self.sources[i])]
             if must in fits:
-                chosen.append(must)  # type: ignore[arg-type]
+                chosen.append(must)
             elif fits:
                 chosen.append(fits[picks[k % len(picks)] % len(fits)])
         if must is not None and must not in chosen:
