@@ -14,7 +14,7 @@ from creditledger.crypto.keys import SigningKey
 from creditledger.crypto.merkle import root_from_hashes
 from creditledger.errors import NotAuthorisedError
 from creditledger.ledger import Ledger
-from creditledger.merkle_recorder import CorruptTreeError, LedgerTree
+from creditledger.merkle_recorder import LedgerTree
 from creditledger.tlog import (
     ConsistencyFile,
     InconsistentLedgerError,
@@ -24,7 +24,7 @@ from creditledger.tlog import (
     recorded_checkpoints,
     verify_consistency_file,
 )
-from creditledger.verify import verify_ledger
+from creditledger.verify import TamperedLedgerError, verify_ledger
 
 from .helpers import PASSPHRASE, Tally, cli
 
@@ -180,8 +180,8 @@ def test_a_corrupted_stored_tree_is_never_signed(ledger: tuple[Path, SigningKey,
     conn.execute("UPDATE merkle_nodes SET hash=zeroblob(32)")
     conn.commit()
     conn.close()
-    with pytest.raises(CorruptTreeError):
-        publish_checkpoint(path, [root])
+    with pytest.raises(TamperedLedgerError, match="merkle-tree-mismatch"):
+        publish_checkpoint(path, [root])  # verification finds the corrupt tree first
     with pytest.raises(InconsistentLedgerError, match="does not extend its last checkpoint"):
         publish_checkpoint(path, [root], verify=False)
     result = cli("checkpoint", str(path), "--key", str(ledger[2]), "--no-verify", env=ENV)
