@@ -9,7 +9,6 @@ or intact, 1 fails verification, 2 unusable input (one ``error:`` line on standa
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from creditledger.cli_util import read_passphrase
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.errors import CreditLedgerError, UnusableLedgerError
 
@@ -39,16 +39,6 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def _tampered(message: str) -> NoReturn:
     _out.print(f"[bold red]TAMPERED[/]: {message}")
     raise typer.Exit(1)
-
-
-def _passphrase(env_name: str) -> bytes:
-    value = os.environ.get(env_name)
-    if value is None:
-        if sys.stdin.isatty():
-            value = typer.prompt("passphrase of the key", hide_input=True)
-        else:
-            _fail(f"no passphrase: set the environment variable {env_name}")
-    return value.encode("utf-8")
 
 
 def _write(text: bytes, output: Path | None, what: str) -> None:
@@ -111,7 +101,7 @@ def checkpoint_command(
 
     envs = passphrase_env or [PASSPHRASE_ENV]
     try:
-        keys = [SigningKey.load(path, _passphrase(envs[min(i, len(envs) - 1)]))
+        keys = [SigningKey.load(path, read_passphrase(envs[min(i, len(envs) - 1)]))
                 for i, path in enumerate(key)]
         recorded = publish_checkpoint(ledger, keys, verify=not no_verify)
     except (TamperedLedgerError, CorruptTreeError, InconsistentLedgerError) as e:

@@ -8,7 +8,6 @@ on standard error and no traceback.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from creditledger.cli_util import read_passphrase
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.errors import CreditLedgerError, UnusableLedgerError
 from creditledger.head import SignedHead
@@ -40,16 +40,6 @@ PASSPHRASE_ENV = "CREDITLEDGER_PASSPHRASE"
 def _fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
-
-
-def _passphrase(env_name: str) -> bytes:
-    value = os.environ.get(env_name)
-    if value is None:
-        if sys.stdin.isatty():
-            value = typer.prompt("passphrase of the key", hide_input=True)
-        else:
-            _fail(f"no passphrase: set the environment variable {env_name}")
-    return value.encode("utf-8")
 
 
 def _load_root_key(root_key: Path | None) -> PublicKey | None:
@@ -136,7 +126,7 @@ def head(
     from creditledger.verify import sign_head
 
     try:
-        root_key = SigningKey.load(key, _passphrase(passphrase_env))
+        root_key = SigningKey.load(key, read_passphrase(passphrase_env))
         signed = sign_head(ledger, root_key)
     except CreditLedgerError as e:
         _fail(str(e))
@@ -373,7 +363,7 @@ def import_(
     from creditledger.batch import ImportRejectedError
 
     try:
-        signer = SigningKey.load(key, _passphrase(passphrase_env))
+        signer = SigningKey.load(key, read_passphrase(passphrase_env))
         bank = CreditBank.open(ledger)
     except CreditLedgerError as e:
         _fail(str(e))

@@ -1,0 +1,23 @@
+"""Helpers shared by the command-line modules (``cli``, ``audit_cli``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from creditledger.errors import UnusableLedgerError
+
+
+def read_passphrase(env_name: str) -> bytes:
+    """A private key's passphrase: from the environment variable, else a prompt on a terminal.
+
+    Raises :class:`UnusableLedgerError` (the CLI's exit 2) when neither is available.
+    """
+    value = os.environ.get(env_name)
+    if value is None:
+        if not sys.stdin.isatty():
+            raise UnusableLedgerError(f"no passphrase: set the environment variable {env_name}")
+        value = typer.prompt("passphrase of the key", hide_input=True)
+    return value.encode("utf-8")
