@@ -5,8 +5,10 @@ Every row is validated before anything is written: a first pass runs every row's
 collecting each bad row with its line number, field and problem. With any bad row nothing is
 written — unless ``skip_bad`` names a rejects file, in which case the good rows are written and
 the bad ones go to that CSV. The second pass writes the good rows in units of ``commit_size``
-rows, each one signed commit. Re-running the same file is idempotent: what is already recorded
-identically is skipped; what conflicts is a bad row.
+rows, each one signed commit: the events the first pass decided, as long as nothing else has
+been written to the ledger meanwhile (else the rows' commands run again, see :class:`_Plan`).
+Re-running the same file is idempotent: what is already recorded identically is skipped; what
+conflicts is a bad row.
 
 Files are UTF-8 (a BOM is accepted), with Chinese names as they are. A CSV file holds one record
 type (``record_type`` argument or a ``type`` column); a JSON file is an array of objects and a

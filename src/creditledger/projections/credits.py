@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from typing import Any
 
 import sqlite_utils
@@ -261,7 +262,13 @@ _INSERT_ACHIEVEMENT = (
     "INSERT INTO achievements VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 _INSERT_LINE = "INSERT INTO transcript VALUES (?,?,?,?,?,?,?,?,?)"
 _NO_ACCOUNT: tuple[Any, Any, Any] = (None, None, None)
-_IN_CHUNK = 500  # learner ids per lookup statement (SQLite allows 999 parameters or more)
+_IN_CHUNK = 512  # learner ids per lookup statement (SQLite allows 999 parameters or more)
+
+
+@cache
+def _select_accounts(n: int) -> str:
+    return ("SELECT learner_id, learner_type, home_institution, programme_code FROM accounts "
+            f"WHERE learner_id IN ({','.join('?' * n)})")
 
 
 def _account_row(c: Change) -> list[Any]:
@@ -331,11 +338,10 @@ class _CreditsBatch:
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start:start + _IN_CHUNK]
             self.known.update(dict.fromkeys(chunk))
-            rows = self.conn.execute(
-                "SELECT learner_id, learner_type, home_institution, programme_code FROM accounts "
-                f"WHERE learner_id IN ({','.join('?' * len(chunk))})", chunk)
-            for learner_id, *account in rows:
-                self.known[learner_id] = tuple(account)
+            size = 1 << (len(chunk) - 1).bit_length()  # a few statement shapes, all cached
+            rows = self.conn.execute(_select_accounts(size), chunk + [None] * (size - len(chunk)))
+            for row in rows:
+                self.known[row[0]] = row[1:]
 
     def open(self, c: Change) -> None:
         if c.originator_id in self.credited:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from uuid import UUID
 
 import sqlite_utils
 from eventsourcing.persistence import ApplicationRecorder
@@ -30,7 +31,7 @@ from creditledger.persistence import decode_state
 TRACKING_TABLE = "_projection_tracking"
 BATCH_SIZE = 10_000
 """Events per transaction of the views database (and per tracking update)."""
-READ_SIZE = 200
+READ_SIZE = 100
 """Events read, decoded and applied at a time within a transaction."""
 VIEWS_CACHE_KIB = 131_072
 """Page cache of the views connection (KiB; SQLite allocates it as pages are used)."""
@@ -164,19 +165,30 @@ class Projector:
 
     def _changes(self, batch: Sequence[Any]) -> list[Change]:
         wanted = self._wanted()
-        return [
-            Change(n.id, _hex(n.originator_id), n.originator_version, n.topic,
-                   decode_state(n.topic, n.state))
-            for n in batch if n.topic in wanted
-        ]
+        changes = []
+        for n in batch:
+            topic = n.topic
+            if topic in wanted:
+                # Change(...) without the frozen dataclass's __init__ (five object.__setattr__
+                # calls): the same instance dict, built at once, as persistence.py builds events.
+                change = _new(Change)
+                _set(change, "__dict__", {
+                    "position": n.id, "originator_id": _hex(n.originator_id),
+                    "originator_version": n.originator_version, "topic": topic,
+                    "state": decode_state(topic, n.state)})
+                changes.append(change)
+        return changes
 
     def _positions(self) -> dict[str, int]:
         return dict(self.db.execute(f"SELECT name, position FROM {TRACKING_TABLE}").fetchall())
 
     def _apply_changes(self, changes: Sequence[Change], done: dict[str, int]) -> None:
+        present = {c.topic for c in changes}
         for projection in self.projections:
-            after = done.get(projection.name, 0)
             topics = projection.topics
+            if topics.isdisjoint(present):
+                continue
+            after = done.get(projection.name, 0)
             mine = [c for c in changes if c.position > after and c.topic in topics]
             if mine:
                 projection.apply(self.db, mine)
@@ -252,5 +264,10 @@ def _open_views(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
 def _hex(originator_id: Any) -> str:
-    return originator_id.hex if hasattr(originator_id, "hex") else str(originator_id)
+    return originator_id.hex if type(originator_id) is UUID else (
+        originator_id.hex if hasattr(originator_id, "hex") else str(originator_id))
