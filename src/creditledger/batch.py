@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -358,26 +358,25 @@ def import_file(
     day = today or date.today()
     rows = read_rows(path, record_type)
     report = ImportReport(rows=len(rows))
-    with _principals_cached(bank):
-        plan = _Plan(bank)
-        good = _validate(bank, rows, signer, day, report, progress, plan)
-        if report.rejected and skip_bad is None:
-            raise ImportRejectedError(report)
-        if report.rejected:
-            plan.usable = False  # a bad row may have left half-made changes in the dry run
-        for chunk in _chunks(good, commit_size):
-            if not plan.write(chunk, signer, report):
-                with bank.unit_of_work(signer) as unit:
-                    for row in chunk:
-                        before = len(unit.staged)
-                        _apply(bank, row, signer, day)
-                        if len(unit.staged) > before:  # each written row adds a new aggregate
-                            report.written += 1
-                        else:
-                            report.unchanged += 1
-                report.commits += 1 if unit.staged else 0
-            if progress:
-                progress(report.rows + chunk[-1].line, 2 * report.rows)
+    plan = _Plan(bank)
+    good = _validate(bank, rows, signer, day, report, progress, plan)
+    if report.rejected and skip_bad is None:
+        raise ImportRejectedError(report)
+    if report.rejected:
+        plan.usable = False  # a bad row may have left half-made changes in the dry run
+    for chunk in _chunks(good, commit_size):
+        if not plan.write(chunk, signer, report):
+            with bank.unit_of_work(signer) as unit:
+                for row in chunk:
+                    before = len(unit.staged)
+                    _apply(bank, row, signer, day)
+                    if len(unit.staged) > before:  # each written row adds a new aggregate
+                        report.written += 1
+                    else:
+                        report.unchanged += 1
+            report.commits += 1 if unit.staged else 0
+        if progress:
+            progress(report.rows + chunk[-1].line, 2 * report.rows)
     if skip_bad is not None:
         write_rejects(skip_bad, report.rejected)
         report.rejects_file = str(skip_bad)
@@ -436,35 +435,6 @@ def _project(aggregate: Any, events: Iterable[Any]) -> Any:
     return aggregate
 
 
-@contextmanager
-def _principals_cached(bank: CreditBank) -> Iterator[None]:
-    """Look each signing key's principal up once per import, not once per row.
-
-    ``principal_of`` rebuilds the key registry aggregate from its events on every call. Its
-    answer cannot change: a key id is registered once, to one principal, and never re-assigned
-    (rotation registers a new key; revocation keeps the entry), so caching the answers found is
-    exact. Whether the key may sign is still checked by the store at every commit.
-    """
-    if "principal_of" in vars(bank):  # another import on this bank object has it cached
-        yield
-        return
-    found: dict[str, str] = {}
-    lookup = bank.principal_of
-
-    def principal_of(key: SigningKey | str) -> str:
-        key_id = key if isinstance(key, str) else key.key_id
-        principal = found.get(key_id)
-        if principal is None:
-            principal = found[key_id] = lookup(key)
-        return principal
-
-    bank.principal_of = principal_of  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        del bank.principal_of
-
-
 class _PlannedCommit:
     """The events of one commit, as decided by the validation pass (saved with ``save``, which
     collects events from any object that has ``collect_events``)."""
@@ -504,17 +474,13 @@ class _Plan:
 
     def watch(self, unit: UnitOfWork) -> None:
         """Note which aggregates each row's command stages in the dry-run ``unit``."""
-        stage = unit.stage
-
-        def recording_stage(objs: Iterable[Any], signer: SigningKey | None) -> None:
-            objs = list(objs)
-            stage(objs, signer)
-            self._touched.extend(o for o in objs if o is not None)
-
-        unit.stage = recording_stage  # type: ignore[method-assign]
+        unit.on_stage = self._staged
 
     def unwatch(self, unit: UnitOfWork) -> None:
-        vars(unit).pop("stage", None)  # the dry run's aggregates can go as soon as it ends
+        unit.on_stage = None
+
+    def _staged(self, objs: list[Any]) -> None:
+        self._touched.extend(objs)
 
     def row_done(self, row: _Row) -> None:
         """Take the events the row's command staged (none if it failed or changed nothing)."""

@@ -53,3 +53,11 @@ class UnsignedCommitError(LedgerError):
 
 class KeyNotValidError(LedgerError):
     """The signer's key is unknown, not yet valid, or revoked at commit time."""
+
+
+class LedgerUnavailableError(LedgerError):
+    """The ledger's database server cannot be reached (connection refused or lost).
+
+    Nothing of the failed call was written unless the connection was lost while its commit was
+    in flight; reload before retrying a command (it will see its own events if they landed).
+    """

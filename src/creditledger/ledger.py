@@ -8,9 +8,10 @@ keys that are unknown, not yet valid, or revoked.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -72,20 +73,29 @@ def probe_ledger_file(path: str | Path) -> str:
 
 @dataclass
 class UnitOfWork:
-    """Aggregates staged by the commands of one unit of work, to be saved in one commit."""
+    """Aggregates staged by the commands of one unit of work, to be saved in one commit.
+
+    ``on_stage``, if set, is called by :meth:`stage` after each staging, with the objects just
+    staged (in the order given, ``None`` left out), so that a caller can note which aggregates
+    each command changed (batch import's write plan does).
+    """
 
     signer: SigningKey
     aggregates: dict[UUID, Any] = field(default_factory=dict)
     staged: dict[UUID, Any] = field(default_factory=dict)
     recordings: list[Recording[UUID]] = field(default_factory=list)
+    on_stage: Callable[[list[Any]], None] | None = None
 
     def stage(self, objs: Iterable[Any], signer: SigningKey | None) -> None:
+        """Stage the aggregates a command saved (signed by the unit's signer, else refused)."""
         if signer is None or signer.key_id != self.signer.key_id:
             raise NotAuthorisedError("every command of a unit of work is signed by its signer")
-        for obj in objs:
-            if obj is not None:
-                self.aggregates[obj.id] = obj
-                self.staged[obj.id] = obj
+        staged = [obj for obj in objs if obj is not None]
+        for obj in staged:
+            self.aggregates[obj.id] = obj
+            self.staged[obj.id] = obj
+        if self.on_stage is not None:
+            self.on_stage(staged)
 
 
 class Ledger(Application[UUID]):
@@ -101,6 +111,7 @@ class Ledger(Application[UUID]):
         super().__init__(env)
         self._ledger_id: str | None = None
         self._unit: UnitOfWork | None = None
+        self._principals: dict[str, str] = {}  # key id -> principal, see principal_of
 
     def construct_mapper(self) -> Mapper[UUID]:
         return LedgerMapper(
@@ -114,26 +125,52 @@ class Ledger(Application[UUID]):
     @classmethod
     def create(
         cls,
-        path: str | Path,
+        target: str | Path | None,
         root_key: SigningKey,
         *,
         ledger_id: str | None = None,
         env: dict[str, str] | None = None,
     ) -> Any:
-        """Create a new ledger file whose genesis names ``root_key`` as its root."""
-        p = Path(path)
-        if p.exists() and p.stat().st_size > 0:
-            raise ConflictError(f"{path}: file exists; refusing to overwrite it with a new ledger")
-        ledger = cls({**sqlite_env(p), **(env or {})})
+        """Create a new ledger whose genesis names ``root_key`` as its root.
+
+        ``target`` is a file path (SQLite, the embedded default), a ``postgresql://`` URL (see
+        :func:`creditledger.postgres.postgres_env`), or ``None`` to take eventsourcing's
+        PostgreSQL settings (``PERSISTENCE_MODULE=eventsourcing.postgres`` and ``POSTGRES_*``)
+        from ``env`` and the process environment. Refuses a target that already holds a ledger.
+        """
+        if target is None or _is_postgres_url(target):
+            ledger = cls(_postgres_target_env(target, env))
+            if ledger.recorder.max_notification_id():
+                where = _describe_postgres(ledger.env)
+                ledger.close()
+                raise ConflictError(f"{where} already holds a ledger; open it instead")
+        else:
+            p = Path(target)
+            if p.exists() and p.stat().st_size > 0:
+                raise ConflictError(
+                    f"{target}: file exists; refusing to overwrite it with a new ledger")
+            ledger = cls({**sqlite_env(p), **(env or {})})
         ledger._genesis(root_key, ledger_id or str(uuid.uuid4()))
         return ledger
 
     @classmethod
-    def open(cls, path: str | Path, *, env: dict[str, str] | None = None) -> Any:
-        """Open an existing ledger file; refuse anything that is not one."""
-        ledger_id = probe_ledger_file(path)
+    def open(cls, target: str | Path | None, *, env: dict[str, str] | None = None) -> Any:
+        """Open an existing ledger (a path, a ``postgresql://`` URL, or ``None``: see
+        :meth:`create`); refuse anything that is not one."""
+        if target is None or _is_postgres_url(target):
+            # The tables must exist already: creating them would take locks for nothing.
+            ledger = cls({**_postgres_target_env(target, env), "CREATE_TABLE": "no"})
+            try:
+                from creditledger.postgres import ledger_info
+
+                ledger._ledger_id = ledger_info(ledger.recorder)["ledger_id"]
+            except BaseException:
+                ledger.close()
+                raise
+            return ledger
+        ledger_id = probe_ledger_file(target)
         # The tables exist (the probe saw them): creating them again would take the write lock.
-        ledger = cls({**sqlite_env(path), "CREATE_TABLE": "no", **(env or {})})
+        ledger = cls({**sqlite_env(target), "CREATE_TABLE": "no", **(env or {})})
         ledger._ledger_id = ledger_id
         return ledger
 
@@ -275,15 +312,53 @@ class Ledger(Application[UUID]):
         return entry
 
     def principal_of(self, key: SigningKey | str) -> str:
-        """The principal a key is registered to."""
+        """The principal a key is registered to (whether it may sign now is the store's check).
+
+        Answers are cached per ledger object: a key id is registered once, to one principal, and
+        never re-assigned (rotation registers a new key; revocation keeps the entry), so a cached
+        answer stays exact. Only keys found are cached; an unknown key may be registered later.
+        Only committed registrations are seen (the registry is read from the store).
+        """
         key_id = key if isinstance(key, str) else key.key_id
+        principal = self._principals.get(key_id)
+        if principal is not None:
+            return principal
         entry = self.registry.entries.get(key_id)
         if entry is None:
             from creditledger.errors import NotFoundError
 
             raise NotFoundError("key", key_id, field="signer")
+        self._principals[key_id] = entry.principal
         return entry.principal
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _is_postgres_url(target: str | Path) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def _postgres_target_env(target: str | Path | None, env: dict[str, str] | None) -> dict[str, str]:
+    """The environment of a PostgreSQL ledger: from a URL, or from ``env`` and os.environ."""
+    try:
+        from creditledger import postgres
+    except ImportError as e:  # psycopg is an optional dependency
+        raise UnusableLedgerError(
+            "PostgreSQL ledgers need psycopg: pip install 'creditledger[postgres]'") from e
+    if target is not None:
+        return {**postgres.postgres_env(str(target)), **(env or {})}
+    settings = {**os.environ, **(env or {})}
+    if settings.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        raise UnusableLedgerError(
+            "no ledger given: pass a file path or a postgresql:// URL, or set "
+            "PERSISTENCE_MODULE=eventsourcing.postgres and the POSTGRES_* settings")
+    return postgres.with_ledger_recorder(
+        {k: v for k, v in settings.items() if k.startswith(("POSTGRES_", "PERSISTENCE_"))})
+
+
+def _describe_postgres(env: Any) -> str:
+    from creditledger import postgres
+
+    return postgres.describe(dict(env))

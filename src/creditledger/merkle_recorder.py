@@ -25,11 +25,11 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteCursor
 
+from creditledger.chain import APPEND_ONLY, ChainWriter, DBCursor
 from creditledger.crypto.merkle import (
     InvalidProof,
     MerkleTree,
@@ -39,7 +39,7 @@ from creditledger.crypto.merkle import (
     root_nodes,
 )
 from creditledger.errors import LedgerError, UnusableLedgerError
-from creditledger.sqlite import APPEND_ONLY, ChainedSQLiteApplicationRecorder
+from creditledger.sqlite import ChainedSQLiteApplicationRecorder
 
 LOW_LEVELS = 4
 """Levels 0..3 are recomputed from leaf blocks of 16 event hashes instead of being stored."""
@@ -70,16 +70,6 @@ class CorruptTreeError(LedgerError):
     """The stored Merkle nodes do not match the ledger's events."""
 
 
-class _Cursor(Protocol):
-    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
-
-    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-
 class SQLiteNodeStore:
     """A :class:`~creditledger.crypto.merkle.NodeStore` over a ledger's tables.
 
@@ -88,7 +78,7 @@ class SQLiteNodeStore:
     ``merkle_nodes``. Writes are buffered until :meth:`flush`. ``reads`` counts statements.
     """
 
-    def __init__(self, cursor: _Cursor) -> None:
+    def __init__(self, cursor: DBCursor) -> None:
         """Read and write through ``cursor`` (a DB-API cursor or connection)."""
         self.cursor = cursor
         self.pending: list[tuple[int, int, bytes]] = []
@@ -161,7 +151,7 @@ class SQLiteNodeStore:
             self.pending = []
 
 
-def _ensure_schema(cursor: _Cursor) -> None:
+def _ensure_schema(cursor: DBCursor) -> None:
     for statement in MERKLE_SCHEMA:
         cursor.execute(statement)
 
@@ -190,29 +180,25 @@ def _tree_at(store: SQLiteNodeStore, size: int) -> MerkleTree:
     return tree
 
 
-class MerkleSQLiteApplicationRecorder(ChainedSQLiteApplicationRecorder):
-    """The chained, signed recorder that also appends each commit's events to the Merkle tree.
+class MerkleWriter(ChainWriter):
+    """A :class:`~creditledger.chain.ChainWriter` that also appends each commit's events to the
+    Merkle tree, in the same transaction (a recorder mixin; call :meth:`_init_tree` from the
+    recorder's ``__init__``).
 
-    Like the base recorder's aggregate tips, the in-memory tree (its peaks) is trusted only
-    while the chain's head is the one this recorder wrote last; otherwise it is reopened from
-    the stored nodes (O(log n) reads), and any events it lacks are appended first.
+    Like the chain's aggregate tips, the in-memory tree (its peaks) is trusted only while the
+    chain's head is the one this writer wrote last; otherwise it is reopened from the stored
+    nodes (O(log n) reads), and any events it lacks are appended first.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """As :class:`~creditledger.sqlite.ChainedSQLiteApplicationRecorder`."""
-        super().__init__(*args, **kwargs)
+    def _init_tree(self) -> None:
         self._tree: MerkleTree | None = None
         self._tree_store: SQLiteNodeStore | None = None
         self._tree_head: tuple[int, bytes] | None = None  # (size, last leaf) the tree is at
         self._schema_checked = False
         self._rows: list[tuple[Any, ...]] | None = None
 
-    def construct_create_table_statements(self) -> list[str]:
-        """The base schema plus ``merkle_nodes`` and its append-only triggers."""
-        return [*super().construct_create_table_statements(), *MERKLE_SCHEMA]
-
     def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+        self, c: DBCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         self._rows = None
         positions = super()._insert_events(c, stored_events, **kwargs)
@@ -224,7 +210,11 @@ class MerkleSQLiteApplicationRecorder(ChainedSQLiteApplicationRecorder):
         super()._remember(rows)
         self._rows = rows  # the commit's event rows, hash last: no need to read them back
 
-    def _append(self, c: SQLiteCursor, positions: Sequence[int]) -> None:
+    def _ensure_tree_schema(self, c: DBCursor) -> None:
+        """Create ``merkle_nodes`` if a ledger created before the tree existed lacks it."""
+        _ensure_schema(c)
+
+    def _append(self, c: DBCursor, positions: Sequence[int]) -> None:
         first = positions[0]
         rows = self._rows
         if rows is not None and rows[0][0] == first and len(rows) == len(positions):
@@ -236,7 +226,7 @@ class MerkleSQLiteApplicationRecorder(ChainedSQLiteApplicationRecorder):
             head_before, leaves = bytes(fetched[0][0]), [bytes(r[1]) for r in fetched]
         self._rows = None
         if not self._schema_checked:
-            _ensure_schema(c)  # a ledger created before the tree existed
+            self._ensure_tree_schema(c)
             self._schema_checked = True
         tree, store = self._tree, self._tree_store
         if tree is None or store is None or self._tree_head != (first - 1, head_before):
@@ -248,6 +238,20 @@ class MerkleSQLiteApplicationRecorder(ChainedSQLiteApplicationRecorder):
         store.flush()
         self._tree, self._tree_store = tree, store
         self._tree_head = (tree.size, leaves[-1])
+
+
+class MerkleSQLiteApplicationRecorder(MerkleWriter, ChainedSQLiteApplicationRecorder):
+    """The chained, signed SQLite recorder that also keeps the ledger's Merkle tree
+    (see :class:`MerkleWriter`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """As :class:`~creditledger.sqlite.ChainedSQLiteApplicationRecorder`."""
+        super().__init__(*args, **kwargs)
+        self._init_tree()
+
+    def construct_create_table_statements(self) -> list[str]:
+        """The base schema plus ``merkle_nodes`` and its append-only triggers."""
+        return [*super().construct_create_table_statements(), *MERKLE_SCHEMA]
 
 
 class LedgerTree:

@@ -16,9 +16,8 @@ import functools
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, InterfaceError, Notification, StoredEvent
+from eventsourcing.persistence import InterfaceError, Notification, StoredEvent
 from eventsourcing.sqlite import (
     SQLITE3_DEFAULT_LOCK_TIMEOUT,
     SQLiteApplicationRecorder,
@@ -29,19 +28,11 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from creditledger.crypto.keys import SigningKey
-from creditledger.errors import KeyNotValidError, UnsignedCommitError
-from creditledger.persistence import (
-    FORMAT,
-    ZERO_HASH,
-    CommitStatement,
-    decode_state,
-    link_hash,
-    now_micros,
-)
-from creditledger.registry import GENESIS_TOPIC, REGISTRY_TOPICS, KeyBook, registry_id
+from creditledger.chain import APPEND_ONLY, ChainWriter
+from creditledger.persistence import FORMAT
 
-APPEND_ONLY = "creditledger: the ledger is append-only"
+STATEMENT_CACHE_SIZE = 128
+"""Prepared statements kept per connection (Python's default)."""
 
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS ledger_info (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -70,32 +61,6 @@ SCHEMA = [
     for table in ("stored_events", "ledger_commits", "ledger_info")
     for action in ("UPDATE", "DELETE")
 ]
-
-INSERT_EVENT = (
-    "INSERT INTO stored_events (position, originator_id, originator_version, topic, state,"
-    " commit_seq, prev_hash, prev_aggregate_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)"
-)
-INSERT_COMMIT = (
-    "INSERT INTO ledger_commits (seq, first_position, event_count, committed_at, key_id,"
-    " signature) VALUES (?,?,?,?,?,?)"
-)
-
-HEAD_QUERY = (
-    "SELECT (SELECT position FROM stored_events ORDER BY position DESC LIMIT 1),"
-    " (SELECT hash FROM stored_events ORDER BY position DESC LIMIT 1),"
-    " (SELECT seq FROM ledger_commits ORDER BY seq DESC LIMIT 1),"
-    " (SELECT committed_at FROM ledger_commits ORDER BY seq DESC LIMIT 1),"
-    " (SELECT MAX(originator_version) FROM stored_events WHERE originator_id=?)"
-)
-"""Everything a commit needs to know before it links: the chain's head, the last commit, and the
-key registry's version, read in one statement inside the write transaction."""
-
-SELECT_HASHES_CHUNK = 200
-"""Aggregates per statement when reading predecessors' hashes from the database."""
-TIPS_MAX = 16_384
-"""How many aggregates' last (version, hash) the recorder remembers between its own commits."""
-STATEMENT_CACHE_SIZE = 128
-"""Prepared statements kept per connection (Python's default)."""
 
 
 def _create_caching_connection(pool: SQLiteConnectionPool) -> SQLiteConnection:
@@ -141,26 +106,9 @@ class _ImmediateTransaction(SQLiteTransaction):
         return cursor
 
 
-def _id_text(originator_id: UUID | str) -> str:
-    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
-
-
-def _select_hashes_statement(n: int) -> str:
-    """Read ``n`` (aggregate, version) hashes. SQLite answers these ORs with one index lookup
-    each; a row-value ``IN (VALUES ...)`` would scan the whole table."""
-    pairs = " OR ".join("(originator_id=? AND originator_version=?)" for _ in range(n))
-    return f"SELECT originator_id, originator_version, hash FROM stored_events WHERE {pairs}"
-
-
-class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
-    """Writes every commit as chained event rows plus one signed commit row.
-
-    Between its own commits the recorder remembers the last (version, hash) of the aggregates it
-    wrote (its *tips*), so that linking a commit costs no query per event. The tips are trusted
-    only while the chain's head is the one the recorder itself wrote last: the head's hash
-    covers every event before it, so any other writer (thread, process, or a failed commit)
-    changes the head and the tips are dropped and read again from the database.
-    """
+class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
+    """Writes every commit as chained event rows plus one signed commit row
+    (see :class:`~creditledger.chain.ChainWriter`), in a ``BEGIN IMMEDIATE`` transaction."""
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         pool = datastore.pool
@@ -174,11 +122,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             "FROM stored_events WHERE originator_id=? "
         )
         self.select_max_notification_id_statement = "SELECT MAX(position) FROM stored_events"
-        self._ledger_id: str | None = None
-        self._registry_hex: str | None = None  # registry_id(ledger_id).hex, once known
-        self._book: tuple[int, KeyBook] | None = None  # (registry version, key book)
-        self._tips: dict[str, tuple[int, bytes]] = {}  # aggregate -> (version, hash)
-        self._tips_head: tuple[int, bytes] | None = None  # the head the tips are valid at
+        self._init_chain()
 
     def construct_create_table_statements(self) -> list[str]:
         return list(SCHEMA)
@@ -196,224 +140,6 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             curs,
         ):
             return self._insert_events(curs, stored_events, **kwargs)
-
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        signer = kwargs.get("signer")
-        if not isinstance(signer, SigningKey):
-            raise UnsignedCommitError("every commit must be signed: pass signer=SigningKey")
-        c.execute(HEAD_QUERY, (self._registry_hex,))
-        position, head_hash, last_seq, last_at, registry_version = c.fetchone()
-        last_position, prev_hash = (position, head_hash) if position is not None else (0, ZERO_HASH)
-        if last_seq is None:
-            seq, committed_at = 1, now_micros()
-        else:
-            seq, committed_at = last_seq + 1, max(now_micros(), last_at)
-        if self._tips_head != (last_position, prev_hash):
-            self._tips.clear()  # another writer (or a failed commit) moved the head
-        self._tips_head = None  # until this commit's rows are written
-        ledger_id = self._check_signer(
-            c, stored_events, signer, committed_at, last_position, registry_version
-        )
-        rows = self._link(c, stored_events, seq, last_position, prev_hash)
-        key_id = signer.key_id
-        statement = CommitStatement(
-            ledger_id, seq, last_position + 1, committed_at, key_id, [r[-1] for r in rows]
-        )
-        c.executemany(INSERT_EVENT, rows)
-        c.execute(
-            INSERT_COMMIT,
-            (seq, last_position + 1, len(rows), committed_at, key_id,
-             signer.sign(statement.message())),
-        )
-        self._remember(rows)
-        return [r[0] for r in rows]
-
-    def _remember(self, rows: list[tuple[Any, ...]]) -> None:
-        """Keep the tips of this commit's aggregates, valid at the head it writes."""
-        tips = self._tips
-        for row in rows:
-            oid = row[1]
-            tips.pop(oid, None)  # re-insert at the end: the dict's order is least recent first
-            tips[oid] = (row[2], row[8])
-        while len(tips) > TIPS_MAX:
-            del tips[next(iter(tips))]
-        self._tips_head = (rows[-1][0], rows[-1][8])
-
-    def _link(
-        self,
-        c: SQLiteCursor,
-        stored_events: Sequence[StoredEvent],
-        seq: int,
-        last_position: int,
-        prev_hash: bytes,
-    ) -> list[tuple[Any, ...]]:
-        """The event rows of one commit, each linked to its global and aggregate predecessor."""
-        oids = [_id_text(s.originator_id) for s in stored_events]
-        tips = self._tips
-        recorded: dict[str, bytes] | None = None  # read from the database when tips fall short
-        rows: list[tuple[Any, ...]] = []
-        latest: dict[str, tuple[int, bytes]] = {}  # aggregate -> (version, hash) in this commit
-        position = last_position
-        for s, oid in zip(stored_events, oids, strict=True):
-            version = s.originator_version
-            in_commit = latest.get(oid)
-            if in_commit is not None:
-                if in_commit[0] != version - 1:
-                    raise IntegrityError(f"aggregate {oid}: version {version} does not follow")
-                prev_aggregate = in_commit[1]
-            elif version == 1:
-                prev_aggregate = ZERO_HASH
-            else:
-                tip = tips.get(oid)
-                if tip is not None and tip[0] == version - 1:
-                    prev_aggregate = tip[1]
-                else:
-                    if recorded is None:
-                        recorded = self._recorded_predecessors(c, stored_events, oids)
-                    found = recorded.get(oid)
-                    if found is None:
-                        raise IntegrityError(
-                            f"aggregate {oid}: version {version - 1} is not recorded"
-                        )
-                    prev_aggregate = found
-            position += 1
-            topic, state = s.topic, s.state
-            h = link_hash(
-                (position, seq, oid, version, topic, state, prev_hash, prev_aggregate)
-            )
-            rows.append((position, oid, version, topic, state, seq, prev_hash, prev_aggregate, h))
-            latest[oid] = (version, h)
-            prev_hash = h
-        return rows
-
-    def _recorded_predecessors(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], oids: list[str]
-    ) -> dict[str, bytes]:
-        """The hash of version ``v - 1`` of each aggregate whose first event here has ``v > 1``.
-
-        From the tips when they have it, else from the database (in a few statements, not one
-        per event). Aggregates whose predecessor is not recorded are left out.
-        """
-        found: dict[str, bytes] = {}
-        wanted: dict[str, int] = {}
-        seen: set[str] = set()
-        tips = self._tips
-        for s, oid in zip(stored_events, oids, strict=True):
-            if oid in seen:
-                continue
-            seen.add(oid)
-            version = s.originator_version
-            if version == 1:
-                continue
-            tip = tips.get(oid)
-            if tip is not None and tip[0] == version - 1:
-                found[oid] = tip[1]
-            else:
-                wanted[oid] = version - 1
-        items = list(wanted.items())
-        for i in range(0, len(items), SELECT_HASHES_CHUNK):
-            chunk = items[i : i + SELECT_HASHES_CHUNK]
-            c.execute(_select_hashes_statement(len(chunk)), [x for pair in chunk for x in pair])
-            for oid, version, h in c.fetchall():
-                if wanted.get(oid) == version:
-                    found[oid] = bytes(h)
-        return found
-
-    # -- who may sign ----------------------------------------------------------------------
-
-    def _check_signer(
-        self,
-        c: SQLiteCursor,
-        stored_events: Sequence[StoredEvent],
-        signer: SigningKey,
-        committed_at: int,
-        last_position: int,
-        registry_version: int | None = None,
-    ) -> str:
-        """Refuse the commit unless ``signer`` may sign it now; return the ledger id.
-
-        ``registry_version`` is the registry's version as read with the chain's head, or
-        ``None`` if it was not (the registry's id was not known yet).
-        """
-        registry_events = [s for s in stored_events if s.topic in REGISTRY_TOPICS]
-        if stored_events[0].topic == GENESIS_TOPIC:
-            return self._check_genesis(c, stored_events, signer, last_position)
-        if any(s.topic == GENESIS_TOPIC for s in registry_events):
-            raise KeyNotValidError("the genesis event must be the ledger's first event")
-        ledger_id = self._read_ledger_id(c)
-        book = self._key_book(c, ledger_id, registry_version)
-        key_id = signer.key_id
-        problem = book.problem(key_id, committed_at)
-        if problem is not None:
-            raise KeyNotValidError(f"key {key_id} may not sign now: {problem.value}")
-        if registry_events and key_id != book.root_key_id:
-            raise KeyNotValidError("key registry changes must be signed by the root key")
-        rid = self._registry_id_hex(ledger_id)
-        if any(_id_text(s.originator_id) != rid for s in registry_events):
-            raise KeyNotValidError("registry events must belong to this ledger's registry")
-        if registry_events:
-            self._book = None  # the registry changes with this commit: reload next time
-        return ledger_id
-
-    def _check_genesis(
-        self,
-        c: SQLiteCursor,
-        stored_events: Sequence[StoredEvent],
-        signer: SigningKey,
-        last_position: int,
-    ) -> str:
-        if last_position != 0:
-            raise KeyNotValidError("this ledger already has a genesis event")
-        state = decode_state(GENESIS_TOPIC, stored_events[0].state)
-        root = state["root"]
-        if signer.key_id != root.key_id:
-            raise KeyNotValidError("the genesis commit must be signed by the root key it names")
-        ledger_id: str = state["ledger_id"]
-        c.execute("INSERT INTO ledger_info (name, value) VALUES ('ledger_id', ?)", (ledger_id,))
-        self._book = None
-        return ledger_id
-
-    def _read_ledger_id(self, c: SQLiteCursor) -> str:
-        if self._ledger_id is None:
-            c.execute("SELECT value FROM ledger_info WHERE name='ledger_id'")
-            row = c.fetchone()
-            if row is None:
-                raise KeyNotValidError("this ledger has no genesis yet: create it first")
-            self._ledger_id = str(row[0])
-        return self._ledger_id
-
-    def _registry_id_hex(self, ledger_id: str) -> str:
-        """The registry's id (hex) of this recorder's ledger (one per database, so cached)."""
-        if self._registry_hex is None:
-            self._registry_hex = registry_id(ledger_id).hex
-        return self._registry_hex
-
-    def _key_book(
-        self, c: SQLiteCursor, ledger_id: str, registry_version: int | None = None
-    ) -> KeyBook:
-        """The key registry as of the chain's head (cached until the registry changes)."""
-        rid = self._registry_id_hex(ledger_id)
-        if registry_version is None:
-            c.execute(
-                "SELECT MAX(originator_version) FROM stored_events WHERE originator_id=?", (rid,)
-            )
-            registry_version = c.fetchone()[0]
-        version = registry_version or 0
-        if self._book is not None and self._book[0] == version:
-            return self._book[1]
-        book = KeyBook()
-        c.execute(
-            "SELECT e.topic, e.state, c.committed_at FROM stored_events e "
-            "JOIN ledger_commits c ON c.seq = e.commit_seq "
-            "WHERE e.originator_id=? ORDER BY e.originator_version",
-            (rid,),
-        )
-        for topic, state, committed_at in c.fetchall():
-            book.apply(topic, decode_state(topic, state), committed_at)
-        self._book = (version, book)
-        return book
 
     # -- reading ---------------------------------------------------------------------------
 

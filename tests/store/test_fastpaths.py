@@ -138,7 +138,7 @@ def test_processes_threads_and_both_aggregate_checks_agree(tmp_path: Path, tampe
 
 
 def test_reading_predecessors_uses_the_index_not_a_table_scan(tmp_path: Path) -> None:
-    from creditledger.sqlite import SELECT_HASHES_CHUNK, _select_hashes_statement
+    from creditledger.chain import SELECT_HASHES_CHUNK, _select_hashes_statement
 
     built = build_ledger(tmp_path / "plan.ledger")
     conn = sqlite3.connect(built.path)

@@ -1,0 +1,371 @@
+"""The chained, signed application recorder for PostgreSQL (an alliance's shared server).
+
+The same chain as on SQLite (:class:`~creditledger.chain.ChainWriter` writes the rows, the same
+bytes are hashed and signed) in the same tables, created in the schema ``POSTGRES_SCHEMA``
+names. Each commit is one transaction that first takes ``LOCK TABLE stored_events IN EXCLUSIVE
+MODE``: the lock that orders commits, held while the chain's head is read, the events are linked
+and the event rows, the commit row and the Merkle nodes are written, and released at
+``COMMIT``. Readers are not blocked (``EXCLUSIVE`` admits ``SELECT``). The lock is taken on
+every commit, whatever eventsourcing's ``POSTGRES_ENABLE_DB_FUNCTIONS`` says: this recorder
+never takes eventsourcing's database-function path, which would insert without the lock.
+
+Every commit also sends ``NOTIFY`` on the channel :data:`CHANNEL` (delivered at ``COMMIT``), so
+projections can follow the ledger without polling (:meth:`subscribe`).
+
+Select it with :func:`postgres_env` or a ``postgresql://`` URL given to
+:meth:`creditledger.ledger.Ledger.create` / :meth:`~creditledger.ledger.Ledger.open`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import (
+    InterfaceError,
+    Notification,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import get_topic
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+from creditledger.chain import APPEND_ONLY, ChainWriter, _id_text
+from creditledger.errors import LedgerUnavailableError, UnusableLedgerError, ValidationError
+from creditledger.merkle_recorder import MerkleWriter
+from creditledger.persistence import FORMAT, LedgerMapper
+
+CHANNEL = "creditledger_commits"
+"""The ``NOTIFY`` channel every commit signals on."""
+SCHEMA_LOCK = 7_340_032_001
+"""Advisory lock key that serialises creating the tables (several processes may start at once)."""
+
+PG_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS ledger_info (name text PRIMARY KEY, value text NOT NULL)",
+    f"INSERT INTO ledger_info (name, value) VALUES ('format', '{FORMAT}') "
+    "ON CONFLICT (name) DO NOTHING",
+    "CREATE TABLE IF NOT EXISTS stored_events ("
+    " position bigint PRIMARY KEY,"
+    " originator_id text NOT NULL,"
+    " originator_version bigint NOT NULL,"
+    " topic text NOT NULL,"
+    " state bytea NOT NULL,"
+    " commit_seq bigint NOT NULL,"
+    " prev_hash bytea NOT NULL,"
+    " prev_aggregate_hash bytea NOT NULL,"
+    " hash bytea NOT NULL,"
+    " UNIQUE (originator_id, originator_version))",
+    "CREATE TABLE IF NOT EXISTS ledger_commits ("
+    " seq bigint PRIMARY KEY,"
+    " first_position bigint NOT NULL,"
+    " event_count integer NOT NULL,"
+    " committed_at bigint NOT NULL,"
+    " key_id text NOT NULL,"
+    " signature bytea NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS merkle_nodes ("
+    " level integer NOT NULL, idx bigint NOT NULL, hash bytea NOT NULL,"
+    " PRIMARY KEY (level, idx))",
+    "CREATE OR REPLACE FUNCTION creditledger_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END$$",
+] + [
+    f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+    "FOR EACH ROW EXECUTE FUNCTION creditledger_append_only()"
+    for table in ("stored_events", "ledger_commits", "ledger_info", "merkle_nodes")
+] + [
+    f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+    "FOR EACH STATEMENT EXECUTE FUNCTION creditledger_append_only()"
+    for table in ("stored_events", "ledger_commits", "ledger_info", "merkle_nodes")
+]
+"""The ledger's tables: the same columns as on SQLite, append-only by triggers."""
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+@functools.lru_cache(maxsize=1024)
+def qmark_to_pyformat(sql: str) -> str:
+    """Translate a statement with ``?`` placeholders to psycopg's ``%s`` style."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class QmarkCursor:
+    """A psycopg cursor that takes the ``?`` placeholders the shared statements use."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        """Wrap ``cursor`` (rows as tuples)."""
+        self.cursor = cursor
+
+    def execute(self, sql: str, parameters: Any = None, /) -> QmarkCursor:
+        """Run ``sql``; return self, so that ``execute(...).fetchone()`` works as in sqlite3."""
+        self.cursor.execute(qmark_to_pyformat(sql).encode(), parameters or None)
+        return self
+
+    def executemany(self, sql: str, parameters: Any, /) -> None:
+        """Run ``sql`` once per parameter tuple (pipelined by psycopg)."""
+        self.cursor.executemany(qmark_to_pyformat(sql).encode(), parameters)
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+        return self.cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        """The remaining rows."""
+        return self.cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.cursor)
+
+
+def postgres_env(url: str) -> dict[str, str]:
+    """The eventsourcing environment of a ledger on the PostgreSQL server a URL names.
+
+    ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?schema=SCHEMA]``. A password left out of
+    the URL is taken from the ``POSTGRES_PASSWORD`` environment variable (eventsourcing reads it).
+    Connections are checked before use (``POSTGRES_PRE_PING``), so a restarted server is
+    reconnected to without restarting the application.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValidationError("ledger", f"not a postgresql:// URL: {url!r}")
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname or not parts.hostname or not parts.username:
+        raise ValidationError(
+            "ledger", "a PostgreSQL ledger URL needs a user, a host and a database: "
+            "postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?schema=SCHEMA]")
+    query = parse_qs(parts.query)
+    unknown = set(query) - {"schema"}
+    if unknown:
+        raise ValidationError("ledger", f"unknown URL parameter(s): {', '.join(sorted(unknown))}")
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": dbname,
+        "POSTGRES_HOST": parts.hostname,
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username),
+        "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
+    }
+    if parts.password is not None:
+        env["POSTGRES_PASSWORD"] = unquote(parts.password)
+    return with_ledger_recorder(env)
+
+
+def with_ledger_recorder(env: dict[str, str]) -> dict[str, str]:
+    """``env`` (eventsourcing's PostgreSQL settings) with the ledger's recorder and mapper."""
+    return {
+        "POSTGRES_PRE_PING": "yes",
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_LOCK_TIMEOUT": "30",
+        **env,
+        "APPLICATION_RECORDER_TOPIC": get_topic(MerklePostgresApplicationRecorder),
+        "MAPPER_TOPIC": get_topic(LedgerMapper),
+    }
+
+
+def is_postgres_url(target: object) -> bool:
+    """Whether ``target`` is a ``postgresql://`` URL (else it is taken as a file path)."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def describe(env: dict[str, str]) -> str:
+    """``postgresql://user@host:port/db?schema=s``: where a PostgreSQL ledger is, no password."""
+    return (f"postgresql://{env.get('POSTGRES_USER', '')}@{env.get('POSTGRES_HOST', '')}:"
+            f"{env.get('POSTGRES_PORT', '5432')}/{env.get('POSTGRES_DBNAME', '')}"
+            f"?schema={env.get('POSTGRES_SCHEMA') or 'public'}")
+
+
+def describe_datastore(datastore: PostgresDatastore) -> str:
+    """Where a datastore's ledger is (no password)."""
+    kwargs = datastore.pool.kwargs
+    assert isinstance(kwargs, dict)
+    return (f"postgresql://{kwargs.get('user', '')}@{kwargs.get('host', '')}:"
+            f"{kwargs.get('port', '')}/{kwargs.get('dbname', '')}?schema={datastore.schema}")
+
+
+@contextmanager
+def unavailable_as_error(where: str) -> Iterator[None]:
+    """Turn a lost or refused server connection into :class:`LedgerUnavailableError`."""
+    try:
+        yield
+    except (OperationalError, InterfaceError, psycopg.OperationalError,
+            psycopg.InterfaceError) as e:
+        raise LedgerUnavailableError(
+            f"{where}: the PostgreSQL server cannot be reached ({str(e).strip()}); nothing of "
+            "the failed call was written. Retry when the server is back: the library "
+            "reconnects by itself") from e
+
+
+class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_events
+    ChainWriter, PostgresApplicationRecorder
+):
+    """Writes every commit as chained event rows plus one signed commit row
+    (see :class:`~creditledger.chain.ChainWriter`), under ``LOCK TABLE ... EXCLUSIVE``."""
+
+    def __init__(self, datastore: PostgresDatastore, *,
+                 events_table_name: str = "stored_events") -> None:
+        """Use ``datastore``'s schema (``POSTGRES_SCHEMA``); ``events_table_name`` is ignored."""
+        schema = datastore.schema
+        if not _SCHEMA_NAME.fullmatch(schema):
+            raise ValidationError(
+                "POSTGRES_SCHEMA", f"{schema!r} is not a plain lower-case SQL name")
+        # The shared statements name the tables without a schema: each connection of this
+        # datastore resolves them in the ledger's schema.
+        kwargs = datastore.pool.kwargs
+        assert isinstance(kwargs, dict)
+        kwargs["options"] = f"-c search_path={schema}"
+        super().__init__(datastore, events_table_name="stored_events")
+        self.channel_name = CHANNEL
+        self._init_chain()
+
+    def create_table(self) -> None:
+        """Create the schema and the ledger's tables, if they are not there yet."""
+        with unavailable_as_error("creating the ledger's tables"), \
+                self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(
+                Identifier(self.datastore.schema)))
+            for statement in PG_SCHEMA:
+                curs.execute(statement.encode())
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Write one commit: lock, link, sign, insert, notify, commit (all or nothing).
+
+        Not retried on a lost connection (eventsourcing's recorder retries): a commit whose
+        ``COMMIT`` was sent may have landed, so the caller is told instead and reloads.
+        """
+        if not stored_events:
+            return []
+        with unavailable_as_error("writing to the ledger"), \
+                self.datastore.get_connection() as conn, conn.transaction(), \
+                conn.cursor(row_factory=tuple_row) as raw:
+            raw.execute(SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout))
+            raw.execute(SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(
+                Identifier(self.datastore.schema), Identifier("stored_events")))
+            positions = self._insert_events(QmarkCursor(raw), stored_events, **kwargs)
+            raw.execute(SQL("NOTIFY {0}").format(Identifier(CHANNEL)))
+            return positions
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """An aggregate's stored events (its id is stored as hex text, as on SQLite)."""
+        clauses: list[str] = ["originator_id=%s"]
+        params: list[Any] = [_id_text(originator_id)]
+        if gt is not None:
+            clauses.append("originator_version>%s")
+            params.append(gt)
+        if lte is not None:
+            clauses.append("originator_version<=%s")
+            params.append(lte)
+        statement = ("SELECT originator_id, originator_version, topic, state FROM stored_events "
+                     f"WHERE {' AND '.join(clauses)} ORDER BY originator_version "
+                     f"{'DESC' if desc else 'ASC'}")
+        if limit is not None:
+            statement += " LIMIT %s"
+            params.append(limit)
+        return [StoredEvent(originator_id=row[0], originator_version=row[1], topic=row[2],
+                            state=bytes(row[3]))
+                for row in self._read(statement, params)]
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """Events in global order, from ``start`` (positions are the notification ids)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if start is not None:
+            clauses.append("position>=%s" if inclusive_of_start else "position>%s")
+            params.append(start)
+        if stop is not None:
+            clauses.append("position<=%s")
+            params.append(stop)
+        if topics:
+            clauses.append("topic = ANY(%s)")
+            params.append(list(topics))
+        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+        params.append(limit)
+        statement = ("SELECT position, originator_id, originator_version, topic, state "
+                     f"FROM stored_events {where}ORDER BY position LIMIT %s")
+        return [
+            Notification(id=row[0], originator_id=self.convert_originator_id(row[1]),
+                         originator_version=row[2], topic=row[3], state=bytes(row[4]))
+            for row in self._read(statement, params)
+        ]
+
+    def _read(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read statement; rows as tuples. A lost server raises at once (no retries)."""
+        with unavailable_as_error("reading the ledger"), \
+                self.datastore.get_connection() as conn, \
+                conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement.encode(), params, prepare=True)
+            return curs.fetchall()
+
+    def ledger_info(self) -> dict[str, str]:
+        """The ``ledger_info`` rows (format, ledger id); refuse a schema that holds no ledger."""
+        try:
+            rows = self._read("SELECT name, value FROM ledger_info")
+        except ProgrammingError as e:
+            raise UnusableLedgerError(
+                f"{describe_datastore(self.datastore)}: no creditledger ledger there ({e})") from e
+        info = {str(name): str(value) for name, value in rows}
+        if "ledger_id" not in info:
+            raise UnusableLedgerError(
+                f"{describe_datastore(self.datastore)}: not a creditledger ledger (no genesis)")
+        return info
+
+    def convert_originator_id(self, originator_id: Any) -> UUID:
+        """Ids are stored as hex text."""
+        return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+
+    def max_notification_id(self) -> int | None:
+        """The last position."""
+        value = self._read("SELECT MAX(position) FROM stored_events")[0][0]
+        return None if value is None else int(value)
+
+
+class MerklePostgresApplicationRecorder(  # type: ignore[misc]  # as above
+    MerkleWriter, ChainedPostgresApplicationRecorder
+):
+    """The chained, signed PostgreSQL recorder that also keeps the ledger's Merkle tree."""
+
+    def __init__(self, datastore: PostgresDatastore, *,
+                 events_table_name: str = "stored_events") -> None:
+        """As :class:`ChainedPostgresApplicationRecorder`."""
+        super().__init__(datastore, events_table_name=events_table_name)
+        self._init_tree()
+
+    def _ensure_tree_schema(self, c: Any) -> None:
+        """``merkle_nodes`` is part of the PostgreSQL schema from the start."""
+
+
+def ledger_info(recorder: Any) -> dict[str, str]:
+    """The ``ledger_info`` of the ledger ``recorder`` writes (a PostgreSQL ledger recorder)."""
+    if not isinstance(recorder, ChainedPostgresApplicationRecorder):
+        raise UnusableLedgerError(
+            f"APPLICATION_RECORDER_TOPIC names {type(recorder).__name__}, not a ledger recorder")
+    return recorder.ledger_info()
