@@ -656,13 +656,15 @@ def register_cli(app: typer.Typer) -> None:
 
     @app.command("alliance-report")
     def alliance_report(
-        ledger: Annotated[Path, typer.Argument(help="The alliance ledger.")],
+        ledger: Annotated[str, typer.Argument(
+            metavar="LEDGER", help="The alliance ledger: a file or a postgresql:// URL.")],
         month: Annotated[str | None, typer.Option(
             "--month", help="Only this month, e.g. 2022-09.")] = None,
         by: Annotated[Report, typer.Option(
             "--by", help="course, school (每月通报) or satisfaction (满意度).")] = Report.course,
         views: Annotated[Path | None, typer.Option(
-            "--views", help="The views database (default: LEDGER.views.db).")] = None,
+            "--views", help="The views database (default: LEDGER.views.db beside a ledger "
+            "file; required for a postgresql:// ledger).")] = None,
         fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
     ) -> None:
         """Monthly enrolments and results per course or per school (R17), or satisfaction

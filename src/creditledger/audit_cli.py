@@ -25,6 +25,10 @@ PASSPHRASE_ENV = "CREDITLEDGER_PASSPHRASE"
 _out = Console(highlight=False, soft_wrap=True)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+LedgerArgument = Annotated[str, typer.Argument(
+    metavar="LEDGER", help="The ledger file, or postgresql://USER:PW@HOST:PORT/DB?schema=S.")]
+"""A ledger file or URL: a plain string, since a path would fold a URL's ``//``."""
+
 RootKeyOption = Annotated[
     Path | None,
     typer.Option("--root-key", help="Pin the ledger's root public key (PEM, base64 or hex file)."),
@@ -82,7 +86,7 @@ def register_cli(app: typer.Typer) -> None:
 
 
 def checkpoint_command(
-    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    ledger: LedgerArgument,
     key: Annotated[list[Path], typer.Option(
         "--key", help="The root key (encrypted PKCS#8 PEM); repeat to add more signatures "
         "(e.g. a new key during rotation). The first must be the ledger's root key.")],
@@ -112,29 +116,24 @@ def checkpoint_command(
            f"checkpoint of {recorded.size} events (recorded as event {recorded.position})")
 
 
-def _note_argument(ledger: Path, value: str) -> str:
+def _note_argument(ledger: str, value: str) -> str:
     """A checkpoint given as a file, or as the size of a checkpoint recorded in the ledger."""
     path = Path(value)
     if path.exists() or not value.isdigit():
         return _read_text(path, "checkpoint")
-    import sqlite3
-
-    from creditledger.ledger import probe_ledger_file
+    from creditledger.readers import open_reader
     from creditledger.tlog import recorded_checkpoints
 
-    ledger_id = probe_ledger_file(ledger)
-    conn = sqlite3.connect(f"{ledger.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        found = [c for c in recorded_checkpoints(conn, ledger_id) if c.size == int(value)]
-    finally:
-        conn.close()
+    with open_reader(ledger) as reader, reader.translate_errors():
+        recorded = recorded_checkpoints(reader, reader.ledger_id())
+    found = [c for c in recorded if c.size == int(value)]
     if not found:
         raise UnusableLedgerError(f"no file {value} and no recorded checkpoint of size {value}")
     return found[-1].note
 
 
 def consistency_command(
-    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    ledger: LedgerArgument,
     old: Annotated[str, typer.Argument(
         help="The older checkpoint: a file, or the size of a checkpoint recorded in the ledger.")],
     new: Annotated[str, typer.Argument(help="The newer checkpoint (the same forms).")],
@@ -178,7 +177,7 @@ def verify_consistency_command(
 
 
 def prove_command(
-    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    ledger: LedgerArgument,
     learner: Annotated[str, typer.Option("--learner", help="The learner id.")],
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="Write the bundle here, not to stdout.")] = None,

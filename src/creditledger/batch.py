@@ -8,7 +8,9 @@ the bad ones go to that CSV. The second pass writes the good rows in units of ``
 rows, each one signed commit: the events the first pass decided, as long as nothing else has
 been written to the ledger meanwhile (else the rows' commands run again, see :class:`_Plan`).
 Re-running the same file is idempotent: what is already recorded identically is skipped; what
-conflicts is a bad row.
+conflicts is a bad row. A row that another writer makes conflicting *during* the write pass
+(after the dry run accepted it) raises its command's typed error; the chunks before it stay
+committed, and re-running the file completes the rest.
 
 Files are UTF-8 (a BOM is accepted), with Chinese names as they are. A CSV file holds one record
 type (``record_type`` argument or a ``type`` column); a JSON file is an array of objects and a
@@ -366,21 +368,50 @@ def import_file(
         plan.usable = False  # a bad row may have left half-made changes in the dry run
     for chunk in _chunks(good, commit_size):
         if not plan.write(chunk, signer, report):
-            with bank.unit_of_work(signer) as unit:
-                for row in chunk:
-                    before = len(unit.staged)
-                    _apply(bank, row, signer, day)
-                    if len(unit.staged) > before:  # each written row adds a new aggregate
-                        report.written += 1
-                    else:
-                        report.unchanged += 1
-            report.commits += 1 if unit.staged else 0
+            _run_again(bank, chunk, signer, day, report)
         if progress:
             progress(report.rows + chunk[-1].line, 2 * report.rows)
     if skip_bad is not None:
         write_rejects(skip_bad, report.rejected)
         report.rejects_file = str(skip_bad)
     return report
+
+
+RERUN_ATTEMPTS = 5
+"""How often a chunk is run again when another writer commits to the same aggregates first."""
+
+
+def _run_again(bank: CreditBank, chunk: Sequence[_Row], signer: SigningKey, day: date,
+               report: ImportReport) -> None:
+    """Run the rows' commands again, in a fresh unit of work, and save them as one commit.
+
+    If another writer commits to one of the same aggregates between this unit's reads and its
+    commit, the store refuses the commit (nothing of it is written) and the chunk is run again
+    on the ledger as it is then; a row that now conflicts with what the other writer recorded
+    raises the command's own typed error, as it would in a dry run.
+    """
+    for attempt in range(1, RERUN_ATTEMPTS + 1):
+        written = unchanged = 0
+        try:
+            with bank.unit_of_work(signer) as unit:
+                for row in chunk:
+                    before = len(unit.staged)
+                    _apply(bank, row, signer, day)
+                    if len(unit.staged) > before:  # each written row adds a new aggregate
+                        written += 1
+                    else:
+                        unchanged += 1
+        except RecordConflictError as e:
+            if attempt == RERUN_ATTEMPTS:
+                raise ConflictError(
+                    f"rows {chunk[0].line}-{chunk[-1].line}: other writers kept changing the "
+                    f"same records ({attempt} attempts); nothing of these rows was written; "
+                    "run the import again") from e
+            continue
+        report.written += written
+        report.unchanged += unchanged
+        report.commits += 1 if unit.staged else 0
+        return
 
 
 def _validate(bank: CreditBank, rows: Sequence[_Row], signer: SigningKey, day: date,

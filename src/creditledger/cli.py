@@ -42,13 +42,18 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+LedgerArgument = Annotated[str, typer.Argument(
+    metavar="LEDGER", help="The ledger file, or postgresql://USER:PW@HOST:PORT/DB?schema=S.")]
+"""A ledger file or URL: a plain string, since a path would fold a URL's ``//``."""
+
+
 def _load_root_key(root_key: Path | None) -> PublicKey | None:
     return PublicKey.from_file(root_key) if root_key is not None else None
 
 
 @app.command()
 def verify(
-    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    ledger: LedgerArgument,
     against: Annotated[
         Path | None, typer.Option("--against", help="A signed head file the ledger must extend.")
     ] = None,
@@ -72,7 +77,7 @@ def verify(
 
 
 def _verify_with_progress(
-    ledger: Path, pinned: PublicKey | None, head: SignedHead | None, *, show: bool
+    ledger: str, pinned: PublicKey | None, head: SignedHead | None, *, show: bool
 ) -> VerifyReport:
     if not (show and err.is_terminal):
         return verify_ledger(ledger, root_key=pinned, against=head)
@@ -113,7 +118,7 @@ def _print_report(report: VerifyReport, as_json: bool) -> None:
 
 @app.command()
 def head(
-    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    ledger: LedgerArgument,
     key: Annotated[Path, typer.Option("--key", help="The root key (encrypted PKCS#8 PEM).")],
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the head here, not to stdout.")
@@ -163,12 +168,13 @@ class Format(StrEnum):
 
 
 ViewsOption = Annotated[
-    Path | None, typer.Option("--views", help="The views database (default: LEDGER.views.db).")
+    Path | None, typer.Option("--views", help="The views database (default: LEDGER.views.db "
+                              "beside a ledger file; required for a postgresql:// ledger).")
 ]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")]
 
 
-def _projector(ledger: Path, views: Path | None) -> Any:
+def _projector(ledger: str, views: Path | None) -> Any:
     from creditledger.bank import CreditBank
     from creditledger.projections import open_projector
 
@@ -205,7 +211,7 @@ def _structs(items: list[Any]) -> list[dict[str, Any]]:
 
 @app.command()
 def transcript(
-    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    ledger: LedgerArgument,
     learner: Annotated[str, typer.Option("--learner", help="The learner id.")],
     views: ViewsOption = None,
     fmt: FormatOption = Format.table,
@@ -226,7 +232,7 @@ def transcript(
 
 @app.command()
 def balances(
-    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    ledger: LedgerArgument,
     learner: Annotated[str, typer.Option("--learner", help="The learner id.")],
     views: ViewsOption = None,
     fmt: FormatOption = Format.table,
@@ -257,7 +263,7 @@ def _requirement_rows(db: Any, learner: str) -> list[dict[str, Any]]:
 
 @app.command()
 def history(
-    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    ledger: LedgerArgument,
     learner: Annotated[str | None, typer.Option("--learner", help="Only this learner.")] = None,
     views: ViewsOption = None,
     fmt: FormatOption = Format.table,
@@ -278,7 +284,7 @@ def history(
 
 @app.command()
 def stats(
-    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    ledger: LedgerArgument,
     by: Annotated[
         list[str] | None,
         typer.Option("--by", help="Group by kind, institution, category, term, year, level, "
@@ -319,7 +325,7 @@ def stats(
 
 @app.command()
 def export(
-    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    ledger: LedgerArgument,
     table_name: Annotated[str, typer.Argument(metavar="TABLE", help="A read-model table.")],
     views: ViewsOption = None,
     fmt: FormatOption = Format.csv,
@@ -338,9 +344,34 @@ def export(
     _emit(rows, fmt, table_name)
 
 
+@app.command("export-ledger")
+def export_ledger(
+    url: Annotated[str, typer.Argument(
+        metavar="URL", help="The PostgreSQL ledger: postgresql://USER:PW@HOST:PORT/DB?schema=S.")],
+    file: Annotated[Path, typer.Argument(help="The new SQLite ledger file (never overwritten).")],
+) -> None:
+    """Copy a PostgreSQL ledger, in one snapshot, into a new SQLite ledger file that verifies
+    to the same head (for auditors who verify offline)."""
+    _export_ledger(url, file)
+
+
+def _export_ledger(url: str, path: Path) -> None:
+    from creditledger.export import export_to_sqlite
+
+    try:
+        report = export_to_sqlite(url, path)
+    except CreditLedgerError as e:
+        _fail(str(e))
+    out.print(
+        f"exported {report.events} events in {report.commits} signed commits of ledger "
+        f"{report.ledger_id} from {report.source} to {report.path} (one snapshot); last hash "
+        f"{report.last_hash or '-'}, Merkle root {report.merkle_root or '-'}. Check it offline: "
+        f"creditledger verify {report.path}", highlight=False, soft_wrap=True)
+
+
 @app.command("import")
 def import_(
-    ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+    ledger: LedgerArgument,
     file: Annotated[Path, typer.Argument(help="CSV, JSON or JSON Lines file (UTF-8).")],
     key: Annotated[Path, typer.Option("--key", help="The importing institution's key (PEM).")],
     record_type: Annotated[

@@ -552,8 +552,9 @@ def register_cli(app: typer.Typer) -> None:
         key: Annotated[list[Path] | None, typer.Option(
             "--key", help="Trust only this public key (PEM, base64 or hex file); repeat for "
             "the school's and the secretariat's.")] = None,
-        ledger: Annotated[Path | None, typer.Option(
-            "--ledger", help="Check keys and revocation against this alliance ledger.")] = None,
+        ledger: Annotated[str | None, typer.Option(
+            "--ledger", help="Check keys and revocation against this alliance ledger (a file or "
+            "a postgresql:// URL).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     ) -> None:
         """Verify an electronic course certificate (电子课程合格证书) offline: exit 0 valid,
@@ -581,7 +582,8 @@ def register_cli(app: typer.Typer) -> None:
 
     @app.command("export-credential")
     def export_credential_command(
-        ledger: Annotated[Path, typer.Argument(help="The alliance ledger.")],
+        ledger: Annotated[str, typer.Argument(
+            metavar="LEDGER", help="The alliance ledger: a file or a postgresql:// URL.")],
         certificate: Annotated[str, typer.Argument(help="The certificate id (UUID).")],
         output: Annotated[Path | None, typer.Option(
             "-o", "--output", help="Write the credential here, not to stdout.")] = None,
@@ -608,7 +610,7 @@ def register_cli(app: typer.Typer) -> None:
             typer.echo(f"certificate {certificate_id} written to {output}", err=True)
 
 
-def check_file(data: bytes, trusted: Sequence[PublicKey], ledger: Path | None
+def check_file(data: bytes, trusted: Sequence[PublicKey], ledger: str | Path | None
                ) -> VerifiedCredential:
     """What ``verify-credential`` checks: the given keys if any, and the ledger if given."""
     document = parse_credential(data)

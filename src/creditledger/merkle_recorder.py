@@ -16,6 +16,8 @@ Select the recorder with
 (:func:`creditledger.ledger.sqlite_env` does). Ledgers written before it existed, or by a
 recorder without the tree, are brought up to date by the next commit or by
 :meth:`LedgerTree.open` (a backfill of the missing nodes, in one write transaction).
+:class:`LedgerTree` reads the tree of a ledger file or of a PostgreSQL ledger (whose recorder,
+:class:`~creditledger.postgres.MerklePostgresApplicationRecorder`, writes the same nodes).
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ from creditledger.crypto.merkle import (
     root_nodes,
 )
 from creditledger.errors import LedgerError, UnusableLedgerError
+from creditledger.readers import (
+    LedgerReader,
+    PostgresReader,
+    Queryable,
+    is_postgres_target,
+    open_reader,
+)
 from creditledger.sqlite import ChainedSQLiteApplicationRecorder
 
 LOW_LEVELS = 4
@@ -255,36 +264,55 @@ class MerkleSQLiteApplicationRecorder(MerkleWriter, ChainedSQLiteApplicationReco
 
 
 class LedgerTree:
-    """Roots and proofs of a ledger file's Merkle tree, read through one SQLite connection."""
+    """Roots and proofs of a ledger's Merkle tree, read through one
+    :class:`~creditledger.readers.LedgerReader` (a file, or a PostgreSQL schema)."""
 
-    def __init__(self, conn: sqlite3.Connection, size: int) -> None:
+    def __init__(self, reader: LedgerReader, size: int) -> None:
         """Use :meth:`open`; ``size`` is the number of events the stored tree covers."""
-        self.conn = conn
-        self.store = SQLiteNodeStore(conn.cursor())
+        self.reader = reader
+        self.conn: Queryable = reader.queries
+        """Runs ``?`` statements on the ledger: the ``sqlite3`` connection of a file, the
+        reader itself for PostgreSQL (in the reader's snapshot)."""
+        self.store = SQLiteNodeStore(reader.cursor())
         self.size = size
         self._tree = MerkleTree(self.store, size)
 
     @classmethod
     def open(cls, path: str | Path) -> LedgerTree:
-        """Open the tree of the ledger at ``path``, first building any nodes it lacks.
+        """Open the tree of the ledger at ``path`` (a file or a ``postgresql://`` URL).
 
-        Raises :class:`~creditledger.errors.UnusableLedgerError` for a file that is not a
-        ledger, or a ledger whose tree is missing and cannot be written (read-only file).
+        A file whose tree is missing or lags gets the missing nodes first. A PostgreSQL ledger's
+        tree is always written with its events, so it is only read: in one read-only snapshot,
+        which every root and proof of this object then sees.
+
+        Raises :class:`~creditledger.errors.UnusableLedgerError` for a target that is not a
+        ledger, or a ledger whose tree is missing and cannot be written (read-only file), and
+        :class:`~creditledger.errors.LedgerUnavailableError` for a server that cannot be reached.
         """
-        from creditledger.ledger import probe_ledger_file  # ledger imports this module
-
-        probe_ledger_file(path)
-        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        if is_postgres_target(path):
+            reader: LedgerReader = PostgresReader(str(path))
+            try:
+                with reader.translate_errors():
+                    reader.ledger_id()
+                    if not reader.has_table("merkle_nodes"):
+                        raise UnusableLedgerError(f"{reader.where}: the ledger has no Merkle tree")
+                    size = _event_count(reader)
+            except BaseException:
+                reader.close()
+                raise
+            return cls(reader, size)
+        reader = open_reader(path, writable=True)
         try:
-            size = _bring_up_to_date(conn, str(path))
+            assert isinstance(reader.queries, sqlite3.Connection)
+            size = _bring_up_to_date(reader.queries, str(path))
         except BaseException:
-            conn.close()
+            reader.close()
             raise
-        return cls(conn, size)
+        return cls(reader, size)
 
     def close(self) -> None:
         """Close the connection."""
-        self.conn.close()
+        self.reader.close()
 
     def __enter__(self) -> LedgerTree:
         return self
@@ -322,21 +350,24 @@ class LedgerTree:
 
     @contextmanager
     def snapshot(self) -> Iterator[LedgerTree]:
-        """A read transaction: every read inside sees the same ledger."""
-        self.conn.execute("BEGIN")
-        try:
+        """A read transaction: every read inside sees the same ledger (a PostgreSQL reader is
+        one snapshot already)."""
+        with self.reader.snapshot():
             yield self
-        finally:
-            self.conn.execute("COMMIT")
 
     def recomputed_root(self, size: int) -> bytes:
         """The root of the first ``size`` events from their hashes alone (not the stored nodes)."""
-        hashes = [bytes(h) for (h,) in self.conn.execute(
-            "SELECT hash FROM stored_events WHERE position<=? ORDER BY position", (size,))]
-        if len(hashes) != size:
-            raise CorruptTreeError(f"the ledger has {len(hashes)} of the first {size} events")
         tree = MerkleTree(_NullStore())
-        tree.extend_hashes(hashes)
+        chunk: list[bytes] = []
+        for (h,) in self.reader.scan(
+                "SELECT hash FROM stored_events WHERE position<=? ORDER BY position", (size,)):
+            chunk.append(bytes(h))
+            if len(chunk) == BACKFILL_CHUNK:
+                tree.extend_hashes(chunk)
+                chunk = []
+        tree.extend_hashes(chunk)
+        if tree.size != size:
+            raise CorruptTreeError(f"the ledger has {tree.size} of the first {size} events")
         return tree.root()
 
 
@@ -382,7 +413,7 @@ def _bring_up_to_date(conn: sqlite3.Connection, path: str) -> int:
     return size
 
 
-def _event_count(conn: sqlite3.Connection) -> int:
+def _event_count(conn: Queryable) -> int:
     """The ledger's size: the last position (gaps are found when the leaves are read)."""
     (last,) = conn.execute("SELECT MAX(position) FROM stored_events").fetchone()
     return int(last or 0)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -36,12 +36,13 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import get_topic
+from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from creditledger.chain import APPEND_ONLY, ChainWriter, _id_text
 from creditledger.errors import LedgerUnavailableError, UnusableLedgerError, ValidationError
-from creditledger.merkle_recorder import MerkleWriter
+from creditledger.merkle_recorder import LOW_LEVELS, MerkleWriter
 from creditledger.persistence import FORMAT, LedgerMapper
 
 CHANNEL = "creditledger_commits"
@@ -122,6 +123,55 @@ class QmarkCursor:
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.cursor)
+
+
+class _CatchingUpCursor(QmarkCursor):
+    """A :class:`QmarkCursor` that runs ``catch_up`` once, when the first result is fetched:
+    the chain's head query, whose result arrives in the same round trip as the catch-up reads
+    queued before it, so the writer's caches are brought up to date before the chain checks
+    them against the head."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any],
+                 catch_up: Callable[[], None] | None) -> None:
+        """Wrap ``cursor``; ``catch_up`` may be None (nothing to do)."""
+        super().__init__(cursor)
+        self.catch_up = catch_up
+
+    def _first(self) -> None:
+        catch_up, self.catch_up = self.catch_up, None
+        if catch_up is not None:
+            catch_up()
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+        row = self.cursor.fetchone()
+        self._first()
+        return row
+
+    def fetchall(self) -> list[Any]:
+        """The remaining rows."""
+        rows = self.cursor.fetchall()
+        self._first()
+        return rows
+
+    def __iter__(self) -> Iterator[Any]:
+        rows = self.cursor.fetchall()
+        self._first()
+        return iter(rows)
+
+
+CATCH_UP_LIMIT = 256
+"""At most this many events, written by others since a writer's own last commit, are caught up
+with from one read; after more, the writer reads what it needs as after any change."""
+CATCH_UP_EVENTS = ("SELECT position, originator_id, originator_version, prev_hash, hash"
+                   " FROM stored_events WHERE position>%s ORDER BY position LIMIT %s")
+
+
+@functools.lru_cache(maxsize=64)
+def _nodes_after_statement(levels: int) -> str:
+    """The stored Merkle nodes of ``levels`` levels whose index is at least a given one."""
+    return ("SELECT level, idx, hash FROM merkle_nodes WHERE "
+            + " OR ".join(["(level=%s AND idx>=%s)"] * levels))
 
 
 def postgres_env(url: str) -> dict[str, str]:
@@ -220,6 +270,12 @@ class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_e
         kwargs = datastore.pool.kwargs
         assert isinstance(kwargs, dict)
         kwargs["options"] = f"-c search_path={schema}"
+        # After losing the server, the pool reconnects in the background with a back-off that
+        # doubles for up to ``reconnect_timeout`` (five minutes by default): after a long outage
+        # it would not try again until long after the server is back. Give up each round of
+        # attempts after as long as a caller waits for a connection; the next call then starts
+        # a new round at once, so the ledger works again as soon as the server does.
+        datastore.pool.reconnect_timeout = datastore.pool.timeout
         super().__init__(datastore, events_table_name="stored_events")
         self.channel_name = CHANNEL
         self._init_chain()
@@ -241,20 +297,48 @@ class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_e
     ) -> Sequence[int] | None:
         """Write one commit: lock, link, sign, insert, notify, commit (all or nothing).
 
+        One ``BEGIN`` ... ``COMMIT`` in psycopg's pipeline mode, in two round trips: ``BEGIN``,
+        the lock, the catch-up reads (see :meth:`_send_catch_up`) and the chain's head query go
+        to the server together; then, after linking and signing, the inserts, ``NOTIFY`` and
+        ``COMMIT``. (psycopg's ``transaction()`` would add a round trip before ``COMMIT``, under
+        the lock, and one for ``BEGIN``.) If anything fails, the server skips the rest, ``COMMIT``
+        included, and the transaction is rolled back: nothing of the commit is written.
+
         Not retried on a lost connection (eventsourcing's recorder retries): a commit whose
         ``COMMIT`` was sent may have landed, so the caller is told instead and reloads.
         """
         if not stored_events:
             return []
+        set_timeout = SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout)
+        lock = SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(
+            Identifier(self.datastore.schema), Identifier("stored_events"))
+        notify = SQL("NOTIFY {0}").format(Identifier(CHANNEL))
         with unavailable_as_error("writing to the ledger"), \
-                self.datastore.get_connection() as conn, conn.transaction(), \
-                conn.cursor(row_factory=tuple_row) as raw:
-            raw.execute(SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout))
-            raw.execute(SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(
-                Identifier(self.datastore.schema), Identifier("stored_events")))
-            positions = self._insert_events(QmarkCursor(raw), stored_events, **kwargs)
-            raw.execute(SQL("NOTIFY {0}").format(Identifier(CHANNEL)))
+                self.datastore.get_connection() as conn:
+            assert conn.autocommit  # eventsourcing's pool: the transaction is ours to delimit
+            try:
+                with conn.pipeline(), conn.cursor(row_factory=tuple_row) as raw:
+                    raw.execute(b"BEGIN")
+                    raw.execute(set_timeout)
+                    raw.execute(lock)
+                    catch_up = self._send_catch_up(conn)
+                    positions = self._insert_events(
+                        _CatchingUpCursor(raw, catch_up), stored_events, **kwargs)
+                    raw.execute(notify)
+                    raw.execute(b"COMMIT")
+            finally:
+                if conn.info.transaction_status in (TransactionStatus.INTRANS,
+                                                    TransactionStatus.INERROR):
+                    conn.rollback()  # an error stopped it before COMMIT: write none of it
             return positions
+
+    def _send_catch_up(self, conn: psycopg.Connection[Any]) -> Callable[[], None] | None:
+        """Queue reads that let the writer go on from the commits others made since its own
+        last one; return what applies them (run before the chain looks at the head), or None.
+
+        This recorder reads nothing ahead: the chain reads what it needs after the head moved.
+        """
+        return None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -317,6 +401,10 @@ class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_e
             for row in self._read(statement, params)
         ]
 
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only statement (``?`` placeholders, as on SQLite) on the ledger."""
+        return self._read(qmark_to_pyformat(statement), params)
+
     def _read(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read statement; rows as tuples. A lost server raises at once (no retries)."""
         with unavailable_as_error("reading the ledger"), \
@@ -361,6 +449,67 @@ class MerklePostgresApplicationRecorder(  # type: ignore[misc]  # as above
 
     def _ensure_tree_schema(self, c: Any) -> None:
         """``merkle_nodes`` is part of the PostgreSQL schema from the start."""
+
+    def _send_catch_up(self, conn: psycopg.Connection[Any]) -> Callable[[], None] | None:
+        """Queue the read of the events after this writer's last commit (at most
+        :data:`CATCH_UP_LIMIT` + 1) and of the Merkle nodes they completed.
+
+        With other writers committing in between, the chain's head has moved since this
+        writer's last commit, so without these the chain would read the predecessors' hashes and
+        the tree would be reopened from its stored nodes: several round trips under the lock.
+        These reads go in the lock's round trip instead (they run after the lock is granted).
+        """
+        since = self._tips_head
+        if since is None:
+            return None
+        position = since[0]
+        events = conn.cursor(row_factory=tuple_row)
+        events.execute(CATCH_UP_EVENTS, (position, CATCH_UP_LIMIT + 1), prepare=True)
+        # Node (level, idx) covers leaves idx * 2**level .. (idx + 1) * 2**level - 1; it is
+        # completed after ``position`` leaves iff idx >= position >> level.
+        levels = range(LOW_LEVELS, (position + CATCH_UP_LIMIT).bit_length())
+        nodes: psycopg.Cursor[Any] | None = None
+        if levels:
+            nodes = conn.cursor(row_factory=tuple_row)
+            nodes.execute(_nodes_after_statement(len(levels)),
+                          [x for level in levels for x in (level, position >> level)],
+                          prepare=True)
+
+        def catch_up() -> None:
+            self._catch_up(since, events.fetchall(), [] if nodes is None else nodes.fetchall())
+
+        return catch_up
+
+    def _catch_up(self, since: tuple[int, bytes], rows: list[tuple[Any, ...]],
+                  stored: list[tuple[Any, ...]]) -> None:
+        """Move the chain's tips and the tree from ``since`` to the head, if ``rows`` (read
+        under the lock) are every event after ``since``, each linked to the one before.
+
+        The tree is moved only if the nodes its new leaves complete are exactly the ``stored``
+        ones (the other writers wrote them); otherwise it is dropped and reopened as usual.
+        """
+        if not rows or len(rows) > CATCH_UP_LIMIT:
+            return
+        position, head = since
+        leaves: list[bytes] = []
+        for row in rows:
+            if row[0] != position + 1 or bytes(row[3]) != head:
+                return  # not the chain this writer wrote last: read afresh, as usual
+            position, head = row[0], bytes(row[4])
+            leaves.append(head)
+        ChainWriter._remember(  # the tips only (MerkleWriter's _remember is for own commits)
+            self, [(r[0], r[1], r[2], None, None, None, None, None, leaf)
+                   for r, leaf in zip(rows, leaves, strict=True)])
+        tree, store = self._tree, self._tree_store
+        if tree is None or store is None or self._tree_head != since or store.pending:
+            return
+        tree.extend_hashes(leaves)
+        due = sorted(store.pending)
+        store.pending = []
+        if due == sorted((level, idx, bytes(node)) for level, idx, node in stored):
+            self._tree_head = (position, head)
+        else:
+            self._tree, self._tree_head = None, None
 
 
 def ledger_info(recorder: Any) -> dict[str, str]:

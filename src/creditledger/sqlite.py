@@ -143,6 +143,12 @@ class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
 
     # -- reading ---------------------------------------------------------------------------
 
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only statement (``?`` placeholders) on the ledger; rows as tuples."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [tuple(row) for row in c.fetchall()]
+
     def select_notifications(
         self,
         start: int | None,

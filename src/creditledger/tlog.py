@@ -14,7 +14,6 @@ prefix of the newer one (:func:`verify_consistency_file`), without the ledger.
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from creditledger.crypto.merkle import InvalidProof, verify_consistency
 from creditledger.errors import LedgerError, NotAuthorisedError, UnusableLedgerError
 from creditledger.merkle_recorder import CorruptTreeError, LedgerTree
 from creditledger.persistence import decode_state
+from creditledger.readers import Queryable
 from creditledger.registry import GENESIS_TOPIC
 
 CHECKPOINTS_NAMESPACE = uuid.UUID("c034996c-5640-53c5-9b89-b0a844876800")
@@ -86,8 +86,11 @@ class RecordedCheckpoint:
     note: str
 
 
-def read_genesis(conn: sqlite3.Connection) -> tuple[str, PublicKey]:
-    """The ledger id and root public key named by the ledger's genesis event."""
+def read_genesis(conn: Queryable) -> tuple[str, PublicKey]:
+    """The ledger id and root public key named by the ledger's genesis event.
+
+    ``conn`` is a :class:`~creditledger.readers.LedgerReader` (or a ``sqlite3`` connection).
+    """
     row = conn.execute("SELECT topic, state FROM stored_events WHERE position=1").fetchone()
     if row is None or row[0] != GENESIS_TOPIC:
         raise UnusableLedgerError("the ledger has no genesis event")
@@ -95,8 +98,9 @@ def read_genesis(conn: sqlite3.Connection) -> tuple[str, PublicKey]:
     return str(state["ledger_id"]), PublicKey(state["root"].public_key)
 
 
-def recorded_checkpoints(conn: sqlite3.Connection, ledger_id: str) -> list[RecordedCheckpoint]:
-    """Every checkpoint recorded in the ledger, oldest first."""
+def recorded_checkpoints(conn: Queryable, ledger_id: str) -> list[RecordedCheckpoint]:
+    """Every checkpoint recorded in the ledger, oldest first (``conn`` as for
+    :func:`read_genesis`)."""
     rows = conn.execute(
         "SELECT position, state FROM stored_events WHERE originator_id=? AND topic=?"
         " ORDER BY originator_version",
@@ -114,14 +118,17 @@ def publish_checkpoint(
 ) -> RecordedCheckpoint:
     """Sign a checkpoint of the ledger at ``path`` with ``keys`` and record it in the ledger.
 
-    ``keys[0]`` must be the ledger's root key (it also signs the commit that records the
-    checkpoint); further keys add signatures (key rotation). With ``verify`` (the default) the
-    whole ledger is verified first and the checkpoint covers the verified events, and the stored
-    tree is recomputed from the events' hashes; without it, the stored tree is trusted (O(log n)).
-    Either way the checkpoint must extend the last recorded one.
+    ``path`` is a ledger file or a ``postgresql://`` URL. ``keys[0]`` must be the ledger's root
+    key (it also signs the commit that records the checkpoint); further keys add signatures (key
+    rotation). With ``verify`` (the default) the whole ledger is verified first and the
+    checkpoint covers the verified events, and the stored tree is recomputed from the events'
+    hashes; without it, the stored tree is trusted (O(log n)). Either way the checkpoint must
+    extend the last recorded one. On PostgreSQL the verification, the root and the check
+    against the last checkpoint read one snapshot; the checkpoint is then recorded by a
+    commit of its own, after whatever other schools committed meanwhile.
     """
     from creditledger.ledger import Ledger
-    from creditledger.verify import verify_ledger
+    from creditledger.verify import verify_reader
 
     if not keys:
         raise NotAuthorisedError("a checkpoint needs the ledger's root key")
@@ -130,7 +137,9 @@ def publish_checkpoint(
         if keys[0].key_id != root_key.key_id:
             raise NotAuthorisedError(
                 f"key {keys[0].key_id} is not this ledger's root key {root_key.key_id}")
-        size = verify_ledger(path, root_key=root_key).events if verify else tree.size
+        size = tree.size
+        if verify:  # no more than the tree covers: a file may have grown since it was opened
+            size = min(size, verify_reader(tree.reader, root_key=root_key).events)
         with tree.snapshot():
             root = tree.root(size)
             if verify and tree.recomputed_root(size) != root:
@@ -195,7 +204,8 @@ class ConsistencyFile(msgspec.Struct, kw_only=True):
 
 
 def prove_consistency(path: str | Path, old_note: str, new_note: str) -> ConsistencyFile:
-    """Prove from the ledger at ``path`` that checkpoint ``old_note`` is a prefix of ``new_note``.
+    """Prove from the ledger at ``path`` (a file or a ``postgresql://`` URL) that checkpoint
+    ``old_note`` is a prefix of ``new_note``.
 
     Raises :class:`InconsistentLedgerError` if the ledger no longer matches either checkpoint
     (rewritten, forked or cut back), and :class:`~creditledger.checkpoint.CheckpointError` if a

@@ -15,7 +15,6 @@ import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -367,12 +366,11 @@ class TransferCommands(Ledger):
         return positions
 
     def _select(self, statement: str, params: tuple[Any, ...]) -> list[Any]:
-        datastore = getattr(self.recorder, "datastore", None)
-        if datastore is None:
-            raise CreditLedgerError("explain needs the SQLite ledger store")
-        with datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, params)
-            return list(cursor.fetchall())
+        query = getattr(self.recorder, "query", None)
+        if query is None:
+            raise CreditLedgerError("explain needs a creditledger ledger store (its recorder)")
+        rows: list[Any] = query(statement, params)
+        return rows
 
     # -- concurrency -------------------------------------------------------------------------
 
@@ -399,7 +397,8 @@ def register_cli(app: typer.Typer) -> None:
 
     @app.command()
     def explain(
-        ledger: Annotated[Path, typer.Argument(help="The ledger file.")],
+        ledger: Annotated[str, typer.Argument(
+            metavar="LEDGER", help="The ledger file, or a postgresql:// URL.")],
         learner: Annotated[str, typer.Option("--learner", help="The learner id.")],
         account: Annotated[str | None, typer.Option(
             "--account", help="An account: requirement/<inst>/<prog>/<kind>/<code>, "

@@ -1,9 +1,13 @@
 """The auditor's verifier: recompute every hash, check both links and every signature.
 
-It needs only the ledger file and the root public key (from the genesis event, or pinned by
-the caller). It streams the ledger in constant memory: one pass in global order recomputes each
-event's hash, checks the global link, the commit structure, and each commit's signer against the
-key registry *as of that commit*; a second pass in aggregate order checks the per-aggregate
+It needs only the ledger (a file, or a ``postgresql://...?schema=...`` URL, read through a
+:class:`~creditledger.readers.LedgerReader`) and the root public key (from the genesis event,
+or pinned by the caller). A PostgreSQL ledger is verified in one ``REPEATABLE READ READ ONLY``
+transaction: one snapshot, whatever is written meanwhile.
+
+It streams the ledger in constant memory: one pass in global order recomputes each event's hash,
+checks the global link, the commit structure, and each commit's signer against the key registry
+*as of that commit*; a second pass in aggregate order checks the per-aggregate
 links. Signatures are checked off the walking thread, in batches: on worker processes when the
 ledger has enough commits to pay for starting them (cryptography's Ed25519 verify holds the GIL,
 so threads cannot use a second core for it), else on a thread pool.
@@ -17,7 +21,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -33,11 +36,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.crypto.merkle import MerkleTree
-from creditledger.errors import LedgerError, NotAuthorisedError, UnusableLedgerError
+from creditledger.errors import (
+    LedgerError,
+    LedgerUnavailableError,
+    NotAuthorisedError,
+    UnusableLedgerError,
+)
 from creditledger.head import SignedHead
-from creditledger.ledger import probe_ledger_file
 from creditledger.merkle_recorder import LedgerTree
 from creditledger.persistence import ZERO_HASH, CommitStatement, decode_state, link_hash
+from creditledger.readers import LedgerReader, open_reader
 from creditledger.registry import (
     GENESIS_TOPIC,
     REGISTRY_TOPICS,
@@ -166,25 +174,41 @@ def verify_ledger(
     progress: Progress | None = None,
     workers: int | None = None,
 ) -> VerifyReport:
-    """Verify the ledger file at ``path``; return its report, or raise if it is tampered.
+    """Verify the ledger at ``path`` (a file or a ``postgresql://`` URL); return its report, or
+    raise if it is tampered.
 
-    Raises :class:`TamperedLedgerError` for a ledger that fails verification and
-    :class:`~creditledger.errors.UnusableLedgerError` for input that is not a ledger at all.
+    Raises :class:`TamperedLedgerError` for a ledger that fails verification,
+    :class:`~creditledger.errors.UnusableLedgerError` for input that is not a ledger at all, and
+    :class:`~creditledger.errors.LedgerUnavailableError` for a PostgreSQL server that cannot be
+    reached. The report's ``path`` is the file, or the URL without its password.
     """
-    ledger_id_info = probe_ledger_file(path)
-    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        walker = _Walker(conn, root_key, workers or os.cpu_count() or 2, progress)
+    with open_reader(path) as reader:
+        return verify_reader(reader, root_key=root_key, against=against, progress=progress,
+                             workers=workers)
+
+
+def verify_reader(
+    reader: LedgerReader,
+    *,
+    root_key: PublicKey | None = None,
+    against: SignedHead | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> VerifyReport:
+    """:func:`verify_ledger` through an open reader (and, on PostgreSQL, in its snapshot).
+
+    Used where the caller reads more of the same snapshot afterwards (a checkpoint signs the
+    size and root of the very ledger it verified).
+    """
+    with reader.translate_errors():
+        ledger_id_info = reader.ledger_id()
+        walker = _Walker(reader, root_key, workers or os.cpu_count() or 2, progress)
         try:
             walker.run(ledger_id_info)
             fault = walker.head_fault(against) if against is not None else None
-        except sqlite3.DatabaseError as e:
-            raise UnusableLedgerError(f"{path}: corrupt or unreadable ledger ({e})") from e
         finally:
             walker.close()
-        report = walker.report(str(path), against, walker.fault or fault)
-    finally:
-        conn.close()
+    report = walker.report(reader.where, against, walker.fault or fault)
     if report.fault is not None:
         raise TamperedLedgerError(report)
     return report
@@ -194,7 +218,7 @@ class _Walker:
     """One verification run: pass 1 in global order, pass 2 in aggregate order."""
 
     def __init__(
-        self, conn: sqlite3.Connection, pinned: PublicKey | None, workers: int,
+        self, conn: LedgerReader, pinned: PublicKey | None, workers: int,
         progress: Progress | None,
     ) -> None:
         self.conn = conn
@@ -226,7 +250,7 @@ class _Walker:
         """Worker processes if there are enough commits and forking is safe here, else threads.
 
         Forking is used only from a single-threaded process (no other thread can hold a lock
-        the child would inherit); the workers never touch SQLite, only signatures. When the
+        the child would inherit); the workers never touch the database, only signatures. When the
         walk is the larger part of the work, one core is left to it.
         """
         commits = self.conn.execute("SELECT MAX(seq) FROM ledger_commits").fetchone()[0]
@@ -275,14 +299,13 @@ class _Walker:
 
     def _merkle_fault(self) -> Fault | None:
         """Check the Merkle tree stored in the ledger (if any) against the events' hashes."""
-        has_tree = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='merkle_nodes'"
-        ).fetchone()
-        if not has_tree:
+        if not self.conn.has_table("merkle_nodes"):
             return None
         computed = self.tree.root()
         try:
             stored = LedgerTree(self.conn, self.events).root()
+        except LedgerUnavailableError:
+            raise
         except (KeyError, LedgerError) as e:
             return Fault(FaultKind.MERKLE_MISMATCH, self.events,
                          f"the stored Merkle tree does not cover the ledger ({e})")
@@ -308,7 +331,7 @@ class _Walker:
         self.aggregate_tips = None
         try:
             # Columns in EventLink's field order, then the stored hash: row[:8] is the link.
-            for row in self.conn.execute(
+            for row in self.conn.scan(
                 "SELECT position, commit_seq, originator_id, originator_version, topic, state,"
                 " prev_hash, prev_aggregate_hash, hash FROM stored_events ORDER BY position"
             ):
@@ -360,7 +383,7 @@ class _Walker:
                                commit=extra.seq))
 
     def _commits(self) -> Iterator[_Commit]:
-        for row in self.conn.execute(
+        for row in self.conn.scan(
             "SELECT seq, first_position, event_count, committed_at, key_id, signature"
             " FROM ledger_commits ORDER BY seq"
         ):
@@ -496,7 +519,7 @@ class _Walker:
         """Check each aggregate's versions are 1..n and each links to its predecessor."""
         last_oid, last_version, last_hash = None, 0, ZERO_HASH
         found: Fault | None = None
-        for oid, version, position, prev_agg, stored in self.conn.execute(
+        for oid, version, position, prev_agg, stored in self.conn.scan(
             "SELECT originator_id, originator_version, position, prev_aggregate_hash, hash"
             " FROM stored_events ORDER BY originator_id, originator_version"
         ):
@@ -605,7 +628,8 @@ def _verify_signatures(batch: list[_SignatureCheck]) -> Fault | None:
 
 
 def sign_head(path: str | Path, root_key: SigningKey) -> SignedHead:
-    """Verify the ledger, then sign its head (size and last hash) with its root key.
+    """Verify the ledger (a file or a ``postgresql://`` URL), then sign its head (size and
+    last hash) with its root key.
 
     Refuses (``NotAuthorisedError``) a key that is not the ledger's root: only the root attests
     heads. Raises :class:`TamperedLedgerError` rather than attest a broken ledger.

@@ -15,7 +15,7 @@ from creditledger.bank import CreditBank
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain.alliance import CapacityError
 
-from .world import OPENED, TERM_DAY, course_info, make_world
+from .world import OPENED, TERM_DAY, World, course_info, make_world
 
 WORKERS, EACH, CAPACITY = 4, 4, 5
 
@@ -84,9 +84,8 @@ def test_many_processes_never_exceed_the_capacity(tmp_path: Path) -> None:
 
 
 def test_a_stale_seat_count_conflicts_and_the_retry_sees_the_course_full(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world = make_world(tmp_path / "stale.ledger")
     offering = world.offer(course=course_info(capacity=1))
     for learner in ("HNAT-1", "HNAT-2"):
         world.learner(learner, "HNAT")

@@ -14,6 +14,7 @@ from creditledger.cli import app
 from creditledger.projections import alliance as views
 from creditledger.projections import open_projector
 
+from ..store.contract import sqlite_only
 from .world import ASSESSED, OPENED, World, course_info
 
 
@@ -39,7 +40,7 @@ def play(world: World) -> None:
 
 def test_monthly_reports_and_satisfaction(world: World) -> None:
     play(world)
-    projector = open_projector(world.bank, world.path.with_suffix(".views.db"))
+    projector = open_projector(world.bank, world.views)
     projector.catch_up()
     db = projector.db
     september = {(r.school, r.course_code): r for r in views.monthly_by_course(db, "2022-09")}
@@ -64,6 +65,7 @@ def test_monthly_reports_and_satisfaction(world: World) -> None:
     projector.close()
 
 
+@sqlite_only  # the command takes a ledger file
 def test_the_alliance_report_command(world: World, tmp_path: Path) -> None:
     play(world)
     world.bank.close()

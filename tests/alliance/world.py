@@ -1,4 +1,5 @@
-"""A real alliance on a temp ledger: seed 002's secretariat and three of its pilot schools.
+"""A real alliance on a new ledger (a SQLite file or a PostgreSQL schema): seed 002's
+secretariat and three of its pilot schools.
 
 湖南安全技术职业学院 (HNAT) and 重庆安全技术职业学院 (CQAT) run a credit system; 辽源职业技术学院
 (LYVC) does not. CQAT offers 安全检测与监控技术 and HNAT 事故应急救援 for 2022-2023-1; HNAT and
@@ -7,7 +8,8 @@ CQAT have a bilateral agreement under which CQAT's course exempts HNAT's AQ2105.
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -30,6 +32,8 @@ from creditledger.domain import (
     TransferScope,
 )
 from creditledger.domain.alliance import CourseInfo, CourseOffering
+
+from ..store.contract import LedgerWorld, Target
 
 ALLIANCE = "ESVEA"
 SECRETARIAT = "ESVEA-SEC"
@@ -59,10 +63,11 @@ def course_info(code: str = "CQ-AQ301", name: str = "安全检测与监控技术
 
 
 @dataclass
-class World:
+class World(LedgerWorld):
     bank: CreditBank
-    path: Path
+    path: Target
     keys: dict[str, SigningKey]
+    folder: Path | None = None
     offerings: dict[str, UUID] = field(default_factory=dict)
 
     @property
@@ -71,13 +76,6 @@ class World:
 
     def key(self, school: str) -> SigningKey:
         return self.keys[school]
-
-    def size(self) -> int:
-        conn = sqlite3.connect(self.path)
-        try:
-            return int(conn.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
-        finally:
-            conn.close()
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -117,7 +115,8 @@ class World:
         return certificate.id
 
 
-def make_world(path: Path) -> World:
+def make_world(path: Target, folder: Path | None = None) -> World:
+    """The world on a new ledger at ``path`` (a file, or a ``postgresql://`` URL)."""
     keys = {code: SigningKey.generate() for code in ("root", SECRETARIAT, *SCHOOLS)}
     bank = CreditBank.create(path, keys["root"])
     bank.register_institution(code=SECRETARIAT, name="全国应急安全职业教育联盟秘书处",
@@ -138,7 +137,17 @@ def make_world(path: Path) -> World:
                        course_type="理实一体", attribute="B类", theory_hours=16,
                        practice_hours=16, difficulty=Decimal(1), assessment_method="exam",
                        programmes=["420901"], signer=keys["HNAT"])
-    return World(bank, path, keys)
+    return World(bank, path, keys, folder)
+
+
+@contextmanager
+def world_on(target: Target, folder: Path | None = None) -> Iterator[World]:
+    """A world on ``target`` (the ``ledger_target`` fixture), its ledger closed afterwards."""
+    world = make_world(target, folder)
+    try:
+        yield world
+    finally:
+        world.bank.close()
 
 
 def agreement(world: World) -> None:

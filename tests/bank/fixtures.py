@@ -1,8 +1,10 @@
-"""A small real credit bank for the facade tests: a file ledger, real keys, real signatures."""
+"""A small real credit bank for the facade tests: a real ledger (a SQLite file or a PostgreSQL
+schema, see :func:`world_on`), real keys, real signatures."""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -12,30 +14,27 @@ from creditledger.bank import CreditBank
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import Evidence, PersonalData, RuleRef
 
+from ..store.contract import LedgerWorld, Target
+
 TODAY = date(2022, 7, 15)
 EVIDENCE = Evidence(description="exam sheet", reference="archive://exam/1")
 CERT_RULE = RuleRef(rule_id="1+X/finance/intermediate", version=1)
 
 
 @dataclass
-class World:
+class World(LedgerWorld):
     bank: CreditBank
-    path: Path
+    path: Target
     root: SigningKey
     gzcc: SigningKey
     lnpc: SigningKey
     issuer: SigningKey
     trainer: SigningKey
-
-    def size(self) -> int:
-        conn = sqlite3.connect(self.path)
-        try:
-            return int(conn.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
-        finally:
-            conn.close()
+    folder: Path | None = None
 
 
-def make_world(path: Path) -> World:
+def make_world(path: Target, folder: Path | None = None) -> World:
+    """The world on a new ledger at ``path`` (a file, or a ``postgresql://`` URL)."""
     keys = {name: SigningKey.generate() for name in ("root", "GZCC", "LNPC", "ISSUER", "VTC")}
     bank = CreditBank.create(path, keys["root"])
     for code, name, kind in (
@@ -73,4 +72,15 @@ def make_world(path: Path) -> World:
                       personal_data=PersonalData(name="黄志强"), programme_code="530302", signer=gz)
     bank.open_account(learner_id="M1", learner_type="society_member",
                       personal_data=PersonalData(name="刘美华"), signer=gz)
-    return World(bank, path, keys["root"], gz, keys["LNPC"], keys["ISSUER"], keys["VTC"])
+    return World(bank, path, keys["root"], gz, keys["LNPC"], keys["ISSUER"], keys["VTC"],
+                 folder)
+
+
+@contextmanager
+def world_on(target: Target, folder: Path | None = None) -> Iterator[World]:
+    """A world on ``target`` (the ``ledger_target`` fixture), its ledger closed afterwards."""
+    world = make_world(target, folder)
+    try:
+        yield world
+    finally:
+        world.bank.close()

@@ -1,8 +1,9 @@
-"""The CreditBank facade: the rules of issue 3, each on a real signed ledger file."""
+"""The CreditBank facade: the rules of issue 3, each on a real signed ledger (a SQLite file and
+a PostgreSQL schema)."""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -19,14 +20,15 @@ from creditledger.errors import (
     NotFoundError,
     ValidationError,
 )
-from creditledger.verify import verify_ledger
 
-from .fixtures import CERT_RULE, EVIDENCE, TODAY, World, make_world
+from .fixtures import CERT_RULE, EVIDENCE, TODAY, World, world_on
 
 
 @pytest.fixture()
-def world(tmp_path: Path) -> World:
-    return make_world(tmp_path / "bank.ledger")
+def world(ledger_target: str | Path, tmp_path: Path) -> Iterator[World]:
+    """The world on each backend (``ledger_target``: a SQLite file, then PostgreSQL)."""
+    with world_on(ledger_target, tmp_path) as w:
+        yield w
 
 
 def course_result(world: World, **overrides: Any) -> Any:
@@ -155,7 +157,7 @@ def test_revoking_reverses_the_credit_by_a_compensating_entry(world: World) -> N
     with pytest.raises(AlreadyRevokedError):
         world.bank.revoke(achievement.id, reason="error", note="again", signer=world.gzcc,
                           today=TODAY)
-    verify_ledger(world.path)
+    world.verify()
 
 
 def test_only_the_certifying_institution_may_revoke(world: World) -> None:
@@ -213,9 +215,7 @@ def test_only_a_training_organisation_registers_certificates(world: World) -> No
 def test_personal_data_stays_out_of_topics_and_ids(world: World) -> None:
     course_result(world)
     world.bank.close()
-    conn = sqlite3.connect(world.path)
-    rows = conn.execute("SELECT originator_id, topic FROM stored_events").fetchall()
-    conn.close()
+    rows = world.rows("SELECT originator_id, topic FROM stored_events")
     text = " ".join(f"{oid} {topic}" for oid, topic in rows)
     for secret in ("陈晓敏", "440101200301011234", "黄志强"):
         assert secret not in text
@@ -230,4 +230,4 @@ def test_a_reopened_bank_reproduces_the_same_state(world: World) -> None:
         Category.PUBLIC_BASIC: Decimal(0), Category.MAJOR_BASIC: Decimal("4.00"),
         Category.MAJOR_CORE: Decimal(0), Category.MAJOR_ELECTIVE: Decimal("2.00"),
     }
-    verify_ledger(world.path)
+    world.verify()

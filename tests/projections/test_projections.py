@@ -1,8 +1,10 @@
-"""Read models: exactly-once, resumable, rebuildable, and equal to the aggregates."""
+"""Read models: exactly-once, resumable, rebuildable, and equal to the aggregates, following a
+SQLite and a PostgreSQL ledger."""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from creditledger.projections import (
 )
 from creditledger.projections import queries as q
 
-from ..bank.fixtures import EVIDENCE, TODAY, World, make_world
+from ..bank.fixtures import EVIDENCE, TODAY, World, make_world, world_on
 from ..bank.test_bank_properties import _apply, commands
 
 
@@ -33,8 +35,10 @@ def snapshot(db: sqlite_utils.Database) -> dict[str, list[Any]]:
 
 
 @pytest.fixture()
-def world(tmp_path: Path) -> World:
-    return make_world(tmp_path / "bank.ledger")
+def world(ledger_target: str | Path, tmp_path: Path) -> Iterator[World]:
+    """The bank's world on each backend (``ledger_target``: a SQLite file, then PostgreSQL)."""
+    with world_on(ledger_target, tmp_path) as w:
+        yield w
 
 
 def recognise(world: World, course: str = "KJ1101", term: str = "2021-2022-1") -> Any:
@@ -47,7 +51,7 @@ def test_balances_and_transcript_follow_the_ledger_with_positions(world: World) 
     a = recognise(world)
     world.bank.revoke(a.id, reason="error", note="wrong sheet", signer=world.gzcc, today=TODAY)
     recognise(world, "GG1001")
-    projector = open_projector(world.bank)
+    projector = open_projector(world.bank, world.views)
     projector.catch_up()
     assert q.balances(projector.db, "S1") == world.bank.balances("S1")
     lines = q.transcript(projector.db, "S1")
@@ -62,7 +66,7 @@ def test_balances_and_transcript_follow_the_ledger_with_positions(world: World) 
 
 def test_a_replayed_event_is_never_applied_twice(world: World) -> None:
     recognise(world)
-    projector = open_projector(world.bank)
+    projector = open_projector(world.bank, world.views)
     projector.catch_up()
     before = snapshot(projector.db)
     # Replaying the same batch (as after a crash before the tracking row was read) changes nothing.
@@ -113,7 +117,7 @@ def test_restart_resumes_where_it_stopped(world: World, tmp_path: Path) -> None:
 
 
 def test_read_your_writes_waits_for_a_position(world: World) -> None:
-    projector = open_projector(world.bank)
+    projector = open_projector(world.bank, world.views)
     recordings = world.bank.save(*[], signer=world.gzcc)
     assert recordings == []
     recognise(world)
@@ -125,7 +129,7 @@ def test_read_your_writes_waits_for_a_position(world: World) -> None:
 
 
 def test_catalog_search_by_code_name_category_and_level(world: World) -> None:
-    projector = open_projector(world.bank)
+    projector = open_projector(world.bank, world.views)
     projector.catch_up()
     found = q.search_catalog(projector.db, text="会计")
     assert [e.code for e in found if e.type == "course"] == ["KJ1101"]
@@ -140,7 +144,7 @@ def test_statistics_count_credits_net_of_revocations(world: World) -> None:
     a = recognise(world)
     recognise(world, "GG1001")
     world.bank.revoke(a.id, reason="error", note="x", signer=world.gzcc, today=TODAY)
-    projector = open_projector(world.bank)
+    projector = open_projector(world.bank, world.views)
     projector.catch_up()
     (row,) = q.credit_statistics(projector.db, ("kind", "institution"))
     assert row.group == ("course_result", "GZCC")

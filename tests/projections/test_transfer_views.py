@@ -1,4 +1,5 @@
-"""Transfer read models: requirement balances, exemptions held, history with lineage."""
+"""Transfer read models: requirement balances, exemptions held, history with lineage (the demo
+on a SQLite file; conversions and revocations on each backend)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from creditledger.demo import run_demo
 from creditledger.projections import open_projector
 from creditledger.projections import queries as q
 from creditledger.projections import transfers as t
+
+from ..transfers.builders import certificate_rule
+from ..transfers.world import TODAY, world_on
 
 
 def test_demo_conversions_show_in_balances_exemptions_history_and_transcript(
@@ -53,3 +57,25 @@ def test_demo_conversions_show_in_balances_exemptions_history_and_transcript(
     assert t.total_of_all_accounts(projector.db) == (Decimal(0), Decimal(0))
     kinds = [line.kind for line in t.transfer_history(projector.db, learner)]
     assert "reversal" in kinds
+
+
+def test_transfer_views_agree_with_the_bank_through_conversion_and_revocation(
+    ledger_target: str | Path, tmp_path: Path
+) -> None:
+    with world_on(ledger_target, tmp_path) as world:
+        world.publish(certificate_rule())
+        cert = world.certificate()
+        world.bank.convert(learner_id="S1", source_achievement_ids=[cert.id], rule_id="cert",
+                           signer=world.gzcc, today=TODAY)
+        projector = open_projector(world.bank, world.views)
+        projector.catch_up()
+        posted = {b.account: b.posted for b in t.requirement_balances(projector.db, "S1")}
+        expected = {a: v for a, v in world.bank.requirement_balances("S1").items() if v}
+        assert expected and {a: v for a, v in posted.items() if v} == expected
+        assert [line.kind for line in t.transfer_history(projector.db, "S1")] == ["posted"]
+        world.bank.revoke(cert.id, reason="error", note="wrong learner",
+                          signer=world.keys["ISSUER"], today=TODAY)
+        projector.catch_up()
+        assert all(b.posted == 0 for b in t.requirement_balances(projector.db, "S1"))
+        assert t.total_of_all_accounts(projector.db) == (Decimal(0), Decimal(0))
+        projector.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from typing import Any
 
@@ -33,14 +32,9 @@ def convert(world: World, learner: str = "S1", today: date = TODAY) -> Any:
 
 
 def signers(world: World) -> list[str]:
-    conn = sqlite3.connect(world.path)
-    try:
-        rows = conn.execute(
-            "SELECT c.key_id FROM stored_events e JOIN ledger_commits c ON c.seq = e.commit_seq "
-            "WHERE e.originator_id = ? ORDER BY e.originator_version",
-            (agreement_id(CODE).hex,)).fetchall()
-    finally:
-        conn.close()
+    rows = world.rows(
+        "SELECT c.key_id FROM stored_events e JOIN ledger_commits c ON c.seq = e.commit_seq "
+        "WHERE e.originator_id = ? ORDER BY e.originator_version", (agreement_id(CODE).hex,))
     return [world.bank.principal_of(r[0]) for r in rows]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from decimal import Decimal
 
 import pytest
@@ -14,6 +13,7 @@ from creditledger.domain import Lineage
 from creditledger.errors import NotFoundError, ValidationError
 from creditledger.transfers import lineage_lines, register_cli
 
+from ..store.contract import sqlite_only
 from .builders import category_rule, certificate_rule, ratio_rule
 from .world import TODAY, World
 
@@ -21,13 +21,9 @@ ELECTIVE = "requirement/GZCC/530302/category/major_elective"
 
 
 def stored(world: World, position: int) -> tuple[str, bytes, str]:
-    conn = sqlite3.connect(world.path)
-    try:
-        oid, hash_, key = conn.execute(
-            "SELECT e.originator_id, e.hash, c.key_id FROM stored_events e JOIN ledger_commits c"
-            " ON c.seq = e.commit_seq WHERE e.position = ?", (position,)).fetchone()
-    finally:
-        conn.close()
+    (oid, hash_, key), = world.rows(
+        "SELECT e.originator_id, e.hash, c.key_id FROM stored_events e JOIN ledger_commits c"
+        " ON c.seq = e.commit_seq WHERE e.position = ?", (position,))
     return oid, hash_, key
 
 
@@ -94,6 +90,7 @@ def test_explain_needs_exactly_one_subject_that_exists(world: World) -> None:
         world.bank.explain("NOBODY", account="conversion-loss")
 
 
+@sqlite_only  # the command takes a ledger file
 def test_the_explain_command_prints_the_lineage_as_text_or_json(world: World) -> None:
     electives(world)
     world.bank.close()

@@ -3,7 +3,6 @@ the revoked achievement — in the revocation's own signed commit."""
 
 from __future__ import annotations
 
-import sqlite3
 from decimal import Decimal
 
 from creditledger.domain import (
@@ -52,16 +51,11 @@ def test_the_reversal_is_in_the_revocations_commit_signed_by_the_revoker(world: 
                        signer=world.gzcc, today=TODAY)
     world.bank.revoke(cert.id, reason="error", note="wrong learner", signer=world.keys["ISSUER"],
                       today=TODAY)
-    conn = sqlite3.connect(world.path)
-    try:
-        (seq, key_id), = conn.execute(
-            "SELECT e.commit_seq, c.key_id FROM stored_events e JOIN ledger_commits c "
-            "ON c.seq = e.commit_seq WHERE e.originator_id = ? ORDER BY e.position DESC LIMIT 1",
-            (credit_transfers_id("S1").hex,)).fetchall()
-        count = conn.execute("SELECT event_count FROM ledger_commits WHERE seq = ?",
-                             (seq,)).fetchone()[0]
-    finally:
-        conn.close()
+    (seq, key_id), = world.rows(
+        "SELECT e.commit_seq, c.key_id FROM stored_events e JOIN ledger_commits c "
+        "ON c.seq = e.commit_seq WHERE e.originator_id = ? ORDER BY e.position DESC LIMIT 1",
+        (credit_transfers_id("S1").hex,))
+    (count,), = world.rows("SELECT event_count FROM ledger_commits WHERE seq = ?", (seq,))
     assert world.bank.principal_of(key_id) == "ISSUER"
     assert count == 3  # achievement Revoked, account Reversed, ledger SourceReversed
 

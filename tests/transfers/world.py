@@ -1,8 +1,10 @@
-"""A real credit bank on a temp file for the transfer tests: keys, catalog, learners, rules."""
+"""A real credit bank for the transfer tests (on a SQLite file or a PostgreSQL schema): keys,
+catalog, learners, rules."""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,6 +30,8 @@ from creditledger.domain import (
     TransferScope,
 )
 
+from ..store.contract import LedgerWorld, Target
+
 TODAY = date(2022, 9, 1)
 EVIDENCE = Evidence(description="archived record", reference="archive://test/1")
 RECORD_RULE = RuleRef(rule_id="recognition/test", version=1)
@@ -43,10 +47,11 @@ GZCC_COURSES = [
 
 
 @dataclass
-class World:
+class World(LedgerWorld):
     bank: CreditBank
-    path: Path
+    path: Target
     keys: dict[str, SigningKey]
+    folder: Path | None = None
 
     @property
     def gzcc(self) -> SigningKey:
@@ -55,13 +60,6 @@ class World:
     @property
     def lnpc(self) -> SigningKey:
         return self.keys["LNPC"]
-
-    def size(self) -> int:
-        conn = sqlite3.connect(self.path)
-        try:
-            return int(conn.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
-        finally:
-            conn.close()
 
     # -- achievements --------------------------------------------------------------------
 
@@ -96,7 +94,8 @@ class World:
                                 signer=self.gzcc, today=date(2022, 8, 1))
 
 
-def make_world(path: Path) -> World:
+def make_world(path: Target, folder: Path | None = None) -> World:
+    """The world on a new ledger at ``path`` (a file, or a ``postgresql://`` URL)."""
     keys = {n: SigningKey.generate() for n in ("root", "GZCC", "LNPC", "ISSUER", "VTC")}
     bank = CreditBank.create(path, keys["root"])
     for code, kind in (("GZCC", "school"), ("LNPC", "school"),
@@ -120,7 +119,17 @@ def make_world(path: Path) -> World:
                                      ("M1", "society_member", None)):
         bank.open_account(learner_id=learner, learner_type=kind, programme_code=programme,
                           personal_data=PersonalData(name=f"学习者{learner}"), signer=gz)
-    return World(bank, path, keys)
+    return World(bank, path, keys, folder)
+
+
+@contextmanager
+def world_on(target: Target, folder: Path | None = None) -> Iterator[World]:
+    """A world on ``target`` (the ``ledger_target`` fixture), its ledger closed afterwards."""
+    world = make_world(target, folder)
+    try:
+        yield world
+    finally:
+        world.bank.close()
 
 
 def _course(bank: CreditBank, signer: SigningKey, code: str, name: str, category: str,

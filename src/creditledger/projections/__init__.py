@@ -12,6 +12,7 @@ from typing import Any
 
 from eventsourcing.application import Application
 
+from creditledger.errors import ValidationError
 from creditledger.projections.alliance import AllianceProjection
 from creditledger.projections.credits import CatalogProjection, CreditsProjection
 from creditledger.projections.pilot import PilotProjection
@@ -32,9 +33,17 @@ def default_projections() -> list[Projection]:
 
 
 def open_projector(ledger: Application[Any], views: str | Path | None = None) -> Projector:
-    """A projector for ``ledger``'s default read models; views default to ``*.views.db``."""
+    """A projector for ``ledger``'s default read models.
+
+    The views database is a local SQLite file; beside a ledger file it defaults to
+    ``LEDGER.views.db``. A ledger on a server has no file to put it beside: give ``views``.
+    """
     if views is None:
-        views = views_path_for(ledger.env.get("SQLITE_DBNAME") or "ledger")
+        db_name = ledger.env.get("SQLITE_DBNAME")
+        if ledger.env.get("PERSISTENCE_MODULE") != "eventsourcing.sqlite" or not db_name:
+            raise ValidationError(
+                "views", "this ledger is not a file: give the views database's path")
+        views = views_path_for(db_name)
     return Projector(ledger.recorder, views, default_projections())
 
 

@@ -1,22 +1,33 @@
-"""Keeping read models: a polling subscription to the ledger, exactly-once, resumable, rebuildable.
+"""Keeping read models: exactly-once, resumable, rebuildable, following a SQLite or PostgreSQL
+ledger.
 
-eventsourcing's SQLite recorder has no ``subscribe``, so its ``ProjectionRunner`` cannot follow a
-SQLite ledger. :class:`Projector` is the equivalent: it **polls** the ledger's notification log
-(``select_notifications``, in position order) and applies each batch of events to the read models
-in the views database *together with* each projection's tracking position, in one SQLite
-transaction. A crash between two batches loses nothing and applies nothing twice: on restart each
-projection resumes after the last position it committed, and an event at or below that position
-is skipped.
+:class:`Projector` reads the ledger's notification log (``select_notifications``, in position
+order) and applies each batch of events to the read models in the views database *together with*
+each projection's tracking position, in one SQLite transaction. A crash between two batches loses
+nothing and applies nothing twice: on restart each projection resumes after the last position it
+committed, and an event at or below that position is skipped.
+
+:meth:`Projector.follow` keeps the views up to date as the ledger grows. On a PostgreSQL ledger
+it waits on ``LISTEN`` for the ``NOTIFY`` every commit sends (on the recorder's
+``channel_name``) and catches up when one arrives. eventsourcing's ``PostgresSubscription``
+listens the same way, but hands out one notification at a time from an iterator whose
+``__next__`` blocks without a timeout; the projector needs to apply whatever has arrived as one
+batch with its tracking rows, and to stop when told, so it keeps its own catch-up and only
+borrows the mechanism. SQLite has no notifications (and eventsourcing's SQLite recorder no
+``subscribe``), so on SQLite :meth:`~Projector.follow` polls.
 
 The views database is a separate SQLite file (by default beside the ledger, ``*.views.db``),
-written with sqlite-utils. It holds no truth of its own: :meth:`Projector.rebuild` drops a
-projection's tables and replays the ledger.
+written with sqlite-utils, also for a ledger on PostgreSQL. It holds no truth of its own:
+:meth:`Projector.rebuild` drops a projection's tables and replays the ledger.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +48,9 @@ VIEWS_CACHE_KIB = 131_072
 """Page cache of the views connection (KiB; SQLite allocates it as pages are used)."""
 VIEWS_CHECKPOINT_PAGES = 16_384
 """Pages in the views' write-ahead log before it is checkpointed (SQLite's default: 1000)."""
+STOP_CHECK = 0.1
+"""Seconds between two looks at a :meth:`Projector.follow` stop condition given as a callable
+(a ``threading.Event`` is seen at once on SQLite; on PostgreSQL every wait is this long at most)."""
 
 
 @dataclass(frozen=True)
@@ -222,11 +236,56 @@ class Projector:
                     f"projections reached {self.position()}, not {position}, in {timeout}s")
             time.sleep(poll)
 
-    def follow(self, *, poll: float = 0.5, stop: Callable[[], bool] = lambda: False) -> None:
-        """Poll the ledger until ``stop()`` says so, applying new events as they arrive."""
-        while not stop():
-            if self.catch_up() == 0:
-                time.sleep(poll)
+    def follow(
+        self,
+        stop: threading.Event | Callable[[], bool] | None = None,
+        *,
+        timeout: float | None = None,
+        poll: float = 0.5,
+    ) -> int:
+        """Keep the projections up to date as the ledger grows; return how many events applied.
+
+        Runs until ``stop`` is set (a ``threading.Event``) or returns true (a callable), or
+        until ``timeout`` seconds have passed (``None``: no limit). It catches up at once, then
+        each time the ledger grows:
+
+        - on a PostgreSQL ledger it waits on ``LISTEN`` for the ``NOTIFY`` every commit sends,
+          so new events are applied as soon as they are committed, however long ``poll`` is;
+          ``poll`` is then only how long it waits, without a notification, before it catches up
+          anyway;
+        - on SQLite, which has no notifications, it catches up every ``poll`` seconds.
+
+        Each catch-up is exactly-once (see :meth:`catch_up`), so following can be stopped and
+        started again at will. A PostgreSQL server that goes away raises
+        :class:`~creditledger.errors.LedgerUnavailableError`; call ``follow`` again once it is
+        back.
+        """
+        stopped = _stop_condition(stop)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        applied = 0
+        with self._wake_ups() as wait:
+            while True:
+                applied += self.catch_up()
+                if stopped():
+                    return applied
+                pause = poll
+                if deadline is not None:
+                    pause = min(pause, deadline - time.monotonic())
+                    if pause <= 0:
+                        return applied
+                wait(pause, stop, stopped)
+
+    @contextmanager
+    def _wake_ups(self) -> Iterator[_Wait]:
+        """How :meth:`follow` waits for the ledger to grow: LISTEN on PostgreSQL, else a sleep.
+
+        ``LISTEN`` is issued before the first catch-up, so no commit falls between the two.
+        """
+        if not _on_postgres(self.recorder):
+            yield _sleep
+            return
+        with _listening(self.recorder) as wait:
+            yield wait
 
     # -- rebuilding ------------------------------------------------------------------------
 
@@ -246,6 +305,75 @@ class Projector:
 
     def close(self) -> None:
         self.db.close()
+
+
+_Wait = Callable[[float, "threading.Event | Callable[[], bool] | None", Callable[[], bool]], None]
+"""Wait up to the given seconds for the ledger to grow, or until the follow is stopped."""
+
+
+def _stop_condition(stop: threading.Event | Callable[[], bool] | None) -> Callable[[], bool]:
+    if stop is None:
+        return lambda: False
+    if isinstance(stop, threading.Event):
+        return stop.is_set
+    return stop
+
+
+def _on_postgres(recorder: ApplicationRecorder) -> bool:
+    try:
+        from eventsourcing.postgres import PostgresApplicationRecorder
+    except ImportError:  # no psycopg, so no PostgreSQL ledger either
+        return False
+    return isinstance(recorder, PostgresApplicationRecorder)
+
+
+def _sleep(seconds: float, stop: threading.Event | Callable[[], bool] | None,
+           stopped: Callable[[], bool]) -> None:
+    """SQLite: nothing announces a commit, so wait ``seconds`` (less if stopped meanwhile)."""
+    if isinstance(stop, threading.Event):
+        stop.wait(seconds)
+        return
+    deadline = time.monotonic() + seconds
+    while not stopped():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(STOP_CHECK, left))
+
+
+@contextmanager
+def _listening(recorder: Any) -> Iterator[_Wait]:
+    """PostgreSQL: ``LISTEN`` on the recorder's channel on one of its datastore's connections
+    (held, and released with ``UNLISTEN``, for the duration of the follow)."""
+    import psycopg
+    from psycopg.sql import SQL, Identifier
+
+    from creditledger.postgres import unavailable_as_error
+
+    with unavailable_as_error("following the ledger"), \
+            recorder.datastore.get_connection() as conn:
+        conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
+
+        def wait(seconds: float, stop: threading.Event | Callable[[], bool] | None,
+                 stopped: Callable[[], bool]) -> None:
+            deadline = time.monotonic() + seconds
+            with unavailable_as_error("following the ledger"):
+                while not stopped():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return
+                    # (each generator is run to its end: while open it holds the connection)
+                    if list(conn.notifies(timeout=min(STOP_CHECK, left), stop_after=1)):
+                        # one catch-up covers every commit announced so far: drop the others
+                        list(conn.notifies(timeout=0))
+                        return
+
+        try:
+            yield wait
+        finally:
+            if not conn.closed:
+                with contextlib.suppress(psycopg.Error):  # a broken one is discarded anyway
+                    conn.execute("UNLISTEN *")  # the connection goes back to the pool
 
 
 def _open_views(path: str | Path) -> sqlite_utils.Database:
