@@ -61,3 +61,8 @@ class LedgerUnavailableError(LedgerError):
     Nothing of the failed call was written unless the connection was lost while its commit was
     in flight; reload before retrying a command (it will see its own events if they landed).
     """
+
+
+class LedgerBusyError(LedgerError):
+    """The ledger's database server refused an operation for now: a lock not granted in time, a
+    deadlock, a cancelled statement. Its transaction was rolled back; retrying may succeed."""

@@ -41,7 +41,12 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from creditledger.chain import APPEND_ONLY, ChainWriter, _id_text
-from creditledger.errors import LedgerUnavailableError, UnusableLedgerError, ValidationError
+from creditledger.errors import (
+    LedgerBusyError,
+    LedgerUnavailableError,
+    UnusableLedgerError,
+    ValidationError,
+)
 from creditledger.merkle_recorder import LOW_LEVELS, MerkleWriter
 from creditledger.persistence import FORMAT, LedgerMapper
 
@@ -239,17 +244,49 @@ def describe_datastore(datastore: PostgresDatastore) -> str:
             f"{kwargs.get('port', '')}/{kwargs.get('dbname', '')}?schema={datastore.schema}")
 
 
+BUSY_STATES = {
+    "55P03": "a lock was not granted in time (POSTGRES_LOCK_TIMEOUT)",
+    "40P01": "a deadlock was detected",
+    "40001": "a serialization failure",
+    "57014": "the statement was cancelled (statement timeout or a cancel request)",
+}
+"""SQLSTATEs of a server that answered but refused the operation for now: not a lost server."""
+
+
+def _sqlstate(e: BaseException) -> str | None:
+    """The SQLSTATE of a psycopg error (or of the one it was raised from), if any."""
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, psycopg.Error) and seen.sqlstate:
+            return seen.sqlstate
+        seen = seen.__cause__
+    return None
+
+
 @contextmanager
-def unavailable_as_error(where: str) -> Iterator[None]:
-    """Turn a lost or refused server connection into :class:`LedgerUnavailableError`."""
+def unavailable_as_error(
+    where: str, *, writing: bool = False, datastore: PostgresDatastore | None = None
+) -> Iterator[None]:
+    """Turn a lost or refused server connection into :class:`LedgerUnavailableError`, and a
+    lock timeout, deadlock or cancelled statement into :class:`LedgerBusyError`."""
     try:
         yield
     except (OperationalError, InterfaceError, psycopg.OperationalError,
             psycopg.InterfaceError) as e:
+        place = f" at {describe_datastore(datastore)}" if datastore is not None else ""
+        state = _sqlstate(e)
+        detail = str(e).strip()
+        if state in BUSY_STATES:
+            raise LedgerBusyError(
+                f"{where}{place}: {BUSY_STATES[state]} ({detail}); the transaction was rolled "
+                "back, nothing of it was written. Retry") from e
+        outcome = (
+            "the commit was not confirmed: if the connection was lost while it was being "
+            "committed, it may have been recorded, so reload before retrying (a command run "
+            "again sees its own events if they landed)" if writing else "nothing was written")
         raise LedgerUnavailableError(
-            f"{where}: the PostgreSQL server cannot be reached ({str(e).strip()}); nothing of "
-            "the failed call was written. Retry when the server is back: the library "
-            "reconnects by itself") from e
+            f"{where}{place}: the PostgreSQL server cannot be reached ({detail}); {outcome}. "
+            "The library reconnects by itself once the server is back") from e
 
 
 class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_events
@@ -282,7 +319,7 @@ class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_e
 
     def create_table(self) -> None:
         """Create the schema and the ledger's tables, if they are not there yet."""
-        with unavailable_as_error("creating the ledger's tables"), \
+        with unavailable_as_error("creating the ledger's tables", datastore=self.datastore), \
                 self.datastore.transaction(commit=True) as curs:
             curs.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(
@@ -313,7 +350,8 @@ class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_e
         lock = SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(
             Identifier(self.datastore.schema), Identifier("stored_events"))
         notify = SQL("NOTIFY {0}").format(Identifier(CHANNEL))
-        with unavailable_as_error("writing to the ledger"), \
+        with unavailable_as_error("writing to the ledger", writing=True,
+                                  datastore=self.datastore), \
                 self.datastore.get_connection() as conn:
             assert conn.autocommit  # eventsourcing's pool: the transaction is ours to delimit
             try:
@@ -407,7 +445,7 @@ class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_e
 
     def _read(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read statement; rows as tuples. A lost server raises at once (no retries)."""
-        with unavailable_as_error("reading the ledger"), \
+        with unavailable_as_error("reading the ledger", datastore=self.datastore), \
                 self.datastore.get_connection() as conn, \
                 conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement.encode(), params, prepare=True)

@@ -8,6 +8,7 @@ extended under ``LOCK TABLE stored_events IN EXCLUSIVE MODE`` in every commit.
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -151,3 +152,31 @@ def test_a_ledger_is_selected_by_eventsourcing_settings_alone(pg_url: str) -> No
         opened.close()
     with pytest.raises(UnusableLedgerError, match=r"PERSISTENCE_MODULE=eventsourcing\.postgres"):
         Ledger.open(None, env={"PERSISTENCE_MODULE": "eventsourcing.sqlite"})
+
+
+def test_a_lock_not_granted_in_time_is_a_busy_error_and_writes_nothing(pg_url: str) -> None:
+    from creditledger.errors import LedgerBusyError
+
+    root, school = SigningKey.generate(), SigningKey.generate()
+    ledger = Ledger.create(pg_url, root, env={"POSTGRES_LOCK_TIMEOUT": "1"})
+    try:
+        ledger.register_key("school", school.public_key, root_key=root)
+        size = ledger.recorder.max_notification_id()
+        account = Account("learner")
+        with _connect(pg_url) as blocker:
+            blocker.execute("LOCK TABLE stored_events IN EXCLUSIVE MODE")
+            started = time.monotonic()
+            with pytest.raises(LedgerBusyError, match=r"lock was not granted in time") as caught:
+                ledger.save(account, signer=school)
+            assert time.monotonic() - started < 10
+            assert "rolled back" in str(caught.value)
+            assert "schema=" in str(caught.value)  # it names where the ledger is
+            assert "creditledger:" not in str(caught.value).split("@")[0]  # no password
+        assert ledger.recorder.max_notification_id() == size  # nothing of it was written
+        # The lock is free again: the command, run again, commits (a failed save has taken the
+        # aggregate's pending events, as in eventsourcing: the command is run again, not saved).
+        again = Account("learner")
+        ledger.save(again, signer=school)
+        assert ledger.repository.get(again.id).owner == "learner"
+    finally:
+        ledger.close()
