@@ -17,7 +17,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from creditledger.cli_util import read_passphrase
+from creditledger.cli_util import fail, read_passphrase
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.errors import CreditLedgerError, UnusableLedgerError
 
@@ -35,9 +35,7 @@ RootKeyOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    _err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
+_fail = fail
 
 
 def _tampered(message: str) -> NoReturn:

@@ -11,14 +11,14 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from creditledger.cli_util import read_passphrase
+from creditledger.cli_util import fail, read_passphrase
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.errors import CreditLedgerError, UnusableLedgerError
 from creditledger.head import SignedHead
@@ -37,9 +37,7 @@ err = Console(stderr=True)
 PASSPHRASE_ENV = "CREDITLEDGER_PASSPHRASE"
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
+_fail = fail
 
 
 LedgerArgument = Annotated[str, typer.Argument(

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 
 from creditledger.errors import UnusableLedgerError
+
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``error: message`` on stderr (the message as plain text, never as rich markup,
+    so ``creditledger[postgres]`` stays as written) and exit with ``code``."""
+    _err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
 
 
 def read_passphrase(env_name: str) -> bytes:

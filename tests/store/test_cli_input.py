@@ -122,3 +122,12 @@ def test_head_of_another_ledger_is_refused(built: Built, tmp_path: Path) -> None
     run("head", str(other.path), "--key", str(key), "-o", str(head),
         env={"CREDITLEDGER_PASSPHRASE": "pw"})
     assert_unusable(run("verify", str(built.path), "--against", str(head)), "another ledger")
+
+
+@pytest.mark.parametrize("command", ["verify", "balances"])
+def test_error_messages_are_printed_as_written_not_as_terminal_markup(
+    command: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "[postgres] [bold]x.ledger"  # square brackets that rich would eat
+    args = [command, str(path)] + (["--learner", "L1"] if command == "balances" else [])
+    assert_unusable(run(*args), str(path), "no such file")
