@@ -315,6 +315,7 @@ class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_e
         datastore.pool.reconnect_timeout = datastore.pool.timeout
         super().__init__(datastore, events_table_name="stored_events")
         self.channel_name = CHANNEL
+        self._statements: tuple[bytes, bytes, bytes] | None = None
         self._init_chain()
 
     def create_table(self) -> None:
@@ -346,14 +347,11 @@ class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_e
         """
         if not stored_events:
             return []
-        set_timeout = SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout)
-        lock = SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(
-            Identifier(self.datastore.schema), Identifier("stored_events"))
-        notify = SQL("NOTIFY {0}").format(Identifier(CHANNEL))
         with unavailable_as_error("writing to the ledger", writing=True,
                                   datastore=self.datastore), \
                 self.datastore.get_connection() as conn:
             assert conn.autocommit  # eventsourcing's pool: the transaction is ours to delimit
+            set_timeout, lock, notify = self._commit_statements(conn)
             try:
                 with conn.pipeline(), conn.cursor(row_factory=tuple_row) as raw:
                     raw.execute(b"BEGIN")
@@ -369,6 +367,18 @@ class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_e
                                                     TransactionStatus.INERROR):
                     conn.rollback()  # an error stopped it before COMMIT: write none of it
             return positions
+
+    def _commit_statements(self, conn: psycopg.Connection[Any]) -> tuple[bytes, bytes, bytes]:
+        """``SET LOCAL lock_timeout``, ``LOCK TABLE`` and ``NOTIFY``, composed once."""
+        if self._statements is None:
+            self._statements = (
+                SQL("SET LOCAL lock_timeout = '{0}s'").format(
+                    self.datastore.lock_timeout).as_bytes(conn),
+                SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(
+                    Identifier(self.datastore.schema), Identifier("stored_events")).as_bytes(conn),
+                SQL("NOTIFY {0}").format(Identifier(CHANNEL)).as_bytes(conn),
+            )
+        return self._statements
 
     def _send_catch_up(self, conn: psycopg.Connection[Any]) -> Callable[[], None] | None:
         """Queue reads that let the writer go on from the commits others made since its own
@@ -504,8 +514,10 @@ class MerklePostgresApplicationRecorder(  # type: ignore[misc]  # as above
         events = conn.cursor(row_factory=tuple_row)
         events.execute(CATCH_UP_EVENTS, (position, CATCH_UP_LIMIT + 1), prepare=True)
         # Node (level, idx) covers leaves idx * 2**level .. (idx + 1) * 2**level - 1; it is
-        # completed after ``position`` leaves iff idx >= position >> level.
-        levels = range(LOW_LEVELS, (position + CATCH_UP_LIMIT).bit_length())
+        # completed after ``position`` leaves iff idx >= position >> level, and by at most
+        # CATCH_UP_LIMIT more leaves only on the levels where the next such node ends in reach.
+        levels = [level for level in range(LOW_LEVELS, (position + CATCH_UP_LIMIT).bit_length())
+                  if ((position >> level) + 1) << level <= position + CATCH_UP_LIMIT]
         nodes: psycopg.Cursor[Any] | None = None
         if levels:
             nodes = conn.cursor(row_factory=tuple_row)
