@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from eventsourcing.sqlite import (
 )
 
 from creditledger.chain import APPEND_ONLY, ChainWriter
+from creditledger.errors import LedgerBusyError
 from creditledger.persistence import FORMAT
 
 STATEMENT_CACHE_SIZE = 128
@@ -97,13 +99,39 @@ def _create_caching_connection(pool: SQLiteConnectionPool) -> SQLiteConnection:
     return SQLiteConnection(sqlite_conn=c, max_age=pool.max_age)
 
 
+BEGIN_RETRY_PAUSE = 0.005
+"""Seconds between attempts at ``BEGIN IMMEDIATE`` that SQLite refused without waiting."""
+
+
 class _ImmediateTransaction(SQLiteTransaction):
-    """A write transaction that takes the database's write lock at ``BEGIN``."""
+    """A write transaction that takes the database's write lock at ``BEGIN``.
+
+    SQLite waits for the lock (up to the connection's timeout, ``SQLITE_LOCK_TIMEOUT``), except
+    where waiting could deadlock: then it answers "database is locked" at once, e.g. while
+    another process tries to take the file out of WAL mode as it closes. Nothing has been
+    done yet at that point, so ``BEGIN`` is tried again until the timeout has passed; then the
+    caller gets :class:`~creditledger.errors.LedgerBusyError`.
+    """
+
+    def __init__(self, connection: SQLiteConnection, *, commit: bool, timeout: float) -> None:
+        super().__init__(connection, commit=commit)
+        self.timeout = timeout
 
     def __enter__(self) -> SQLiteCursor:
         cursor = self.connection.cursor()
-        cursor.execute("BEGIN IMMEDIATE")
-        return cursor
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                return cursor
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise LedgerBusyError(
+                        f"the ledger file's write lock was not granted within {self.timeout:g} s "
+                        f"(SQLITE_LOCK_TIMEOUT): {e}; nothing was written. Retry") from e
+                time.sleep(BEGIN_RETRY_PAUSE)
 
 
 class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
@@ -122,6 +150,7 @@ class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
             "FROM stored_events WHERE originator_id=? "
         )
         self.select_max_notification_id_statement = "SELECT MAX(position) FROM stored_events"
+        self._lock_timeout = float(datastore.pool.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT)
         self._init_chain()
 
     def construct_create_table_statements(self) -> list[str]:
@@ -136,7 +165,7 @@ class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
             return []
         with (
             self.datastore.get_connection(commit=True) as conn,
-            _ImmediateTransaction(conn, commit=True) as curs,
+            _ImmediateTransaction(conn, commit=True, timeout=self._lock_timeout) as curs,
             curs,
         ):
             return self._insert_events(curs, stored_events, **kwargs)
