@@ -15,8 +15,8 @@ from __future__ import annotations
 import functools
 import sqlite3
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import InterfaceError, Notification, StoredEvent
 from eventsourcing.sqlite import (
@@ -65,6 +65,42 @@ SCHEMA = [
 ]
 
 
+LOCKED_RETRY_PAUSE = 0.005
+"""Seconds between attempts that SQLite refused without waiting (:func:`_retrying_when_locked`)."""
+_T = TypeVar("_T")
+
+
+def _retrying_when_locked(attempt: Callable[[], _T], timeout: float) -> _T:
+    """Run ``attempt`` until SQLite stops answering "database is locked", for ``timeout`` s.
+
+    SQLite waits for a lock by itself (the connection's timeout), except where waiting could
+    deadlock: then it answers at once, e.g. while another process switches the file into or
+    out of WAL mode (as it opens the file after a close folded it, or as it closes). The
+    attempts here have done nothing yet when refused, so they are simply made again; after
+    ``timeout`` the caller gets :class:`~creditledger.errors.LedgerBusyError`.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+            if time.monotonic() >= deadline:
+                raise LedgerBusyError(
+                    f"the ledger file stayed locked for {timeout:g} s (SQLITE_LOCK_TIMEOUT): "
+                    f"{e}; nothing was written. Retry") from e
+            time.sleep(LOCKED_RETRY_PAUSE)
+
+
+def _switch_to_wal(c: sqlite3.Connection) -> bool:
+    """Put the file in WAL mode (concurrent readers and one writer); True if it was not."""
+    if str(c.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return False
+    c.execute("PRAGMA journal_mode=WAL")
+    return True
+
+
 def _create_caching_connection(pool: SQLiteConnectionPool) -> SQLiteConnection:
     """``SQLiteConnectionPool._create_connection`` of eventsourcing 9.5, with a statement cache.
 
@@ -86,32 +122,21 @@ def _create_caching_connection(pool: SQLiteConnectionPool) -> SQLiteConnection:
     except (sqlite3.Error, TypeError) as e:
         raise InterfaceError(e) from e
     if not pool.is_sqlite_memory_mode and not pool.is_journal_mode_wal:
-        cursor = c.cursor()
-        cursor.execute("PRAGMA journal_mode;")
-        mode = cursor.fetchone()[0]
-        if mode.lower() == "wal":
-            pool.is_journal_mode_wal = True
-        else:
-            cursor.execute("PRAGMA journal_mode=WAL;")
-            pool.is_journal_mode_wal = True
-            pool.journal_mode_was_changed_to_wal = True
+        timeout = float(pool.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT)
+        try:
+            if _retrying_when_locked(lambda: _switch_to_wal(c), timeout):
+                pool.journal_mode_was_changed_to_wal = True
+        except LedgerBusyError:
+            c.close()
+            raise
+        pool.is_journal_mode_wal = True
     c.row_factory = sqlite3.Row
     return SQLiteConnection(sqlite_conn=c, max_age=pool.max_age)
 
 
-BEGIN_RETRY_PAUSE = 0.005
-"""Seconds between attempts at ``BEGIN IMMEDIATE`` that SQLite refused without waiting."""
-
-
 class _ImmediateTransaction(SQLiteTransaction):
-    """A write transaction that takes the database's write lock at ``BEGIN``.
-
-    SQLite waits for the lock (up to the connection's timeout, ``SQLITE_LOCK_TIMEOUT``), except
-    where waiting could deadlock: then it answers "database is locked" at once, e.g. while
-    another process tries to take the file out of WAL mode as it closes. Nothing has been
-    done yet at that point, so ``BEGIN`` is tried again until the timeout has passed; then the
-    caller gets :class:`~creditledger.errors.LedgerBusyError`.
-    """
+    """A write transaction that takes the database's write lock at ``BEGIN`` (tried again
+    while SQLite refuses it without waiting: see :func:`_retrying_when_locked`)."""
 
     def __init__(self, connection: SQLiteConnection, *, commit: bool, timeout: float) -> None:
         super().__init__(connection, commit=commit)
@@ -119,19 +144,8 @@ class _ImmediateTransaction(SQLiteTransaction):
 
     def __enter__(self) -> SQLiteCursor:
         cursor = self.connection.cursor()
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                return cursor
-            except sqlite3.OperationalError as e:
-                if "locked" not in str(e) and "busy" not in str(e):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise LedgerBusyError(
-                        f"the ledger file's write lock was not granted within {self.timeout:g} s "
-                        f"(SQLITE_LOCK_TIMEOUT): {e}; nothing was written. Retry") from e
-                time.sleep(BEGIN_RETRY_PAUSE)
+        _retrying_when_locked(lambda: cursor.execute("BEGIN IMMEDIATE"), self.timeout)
+        return cursor
 
 
 class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):

@@ -8,8 +8,7 @@ CQAT have a bilateral agreement under which CQAT's course exempts HNAT's AQ2105.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -33,7 +32,7 @@ from creditledger.domain import (
 )
 from creditledger.domain.alliance import CourseInfo, CourseOffering
 
-from ..store.contract import LedgerWorld, Target
+from ..store.contract import LedgerWorld, Target, closing_world
 
 ALLIANCE = "ESVEA"
 SECRETARIAT = "ESVEA-SEC"
@@ -140,14 +139,9 @@ def make_world(path: Target, folder: Path | None = None) -> World:
     return World(bank, path, keys, folder)
 
 
-@contextmanager
-def world_on(target: Target, folder: Path | None = None) -> Iterator[World]:
+def world_on(target: Target, folder: Path | None = None) -> AbstractContextManager[World]:
     """A world on ``target`` (the ``ledger_target`` fixture), its ledger closed afterwards."""
-    world = make_world(target, folder)
-    try:
-        yield world
-    finally:
-        world.bank.close()
+    return closing_world(make_world(target, folder))
 
 
 def agreement(world: World) -> None:

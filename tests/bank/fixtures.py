@@ -3,8 +3,7 @@ schema, see :func:`world_on`), real keys, real signatures."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -14,7 +13,7 @@ from creditledger.bank import CreditBank
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import Evidence, PersonalData, RuleRef
 
-from ..store.contract import LedgerWorld, Target
+from ..store.contract import LedgerWorld, Target, closing_world
 
 TODAY = date(2022, 7, 15)
 EVIDENCE = Evidence(description="exam sheet", reference="archive://exam/1")
@@ -76,11 +75,6 @@ def make_world(path: Target, folder: Path | None = None) -> World:
                  folder)
 
 
-@contextmanager
-def world_on(target: Target, folder: Path | None = None) -> Iterator[World]:
+def world_on(target: Target, folder: Path | None = None) -> AbstractContextManager[World]:
     """A world on ``target`` (the ``ledger_target`` fixture), its ledger closed afterwards."""
-    world = make_world(target, folder)
-    try:
-        yield world
-    finally:
-        world.bank.close()
+    return closing_world(make_world(target, folder))

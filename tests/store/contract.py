@@ -18,12 +18,12 @@ import base64
 import multiprocessing
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qs
 
 import pytest
@@ -455,6 +455,18 @@ class StoreContract:
 sqlite_only = pytest.mark.parametrize("ledger_target", ["sqlite"], indirect=True)
 """Run a test that takes ``ledger_target`` (or a world built on it) on SQLite only: for tests
 that hand the ledger's file path to something that takes only files (the reporting CLIs)."""
+
+
+_W = TypeVar("_W", bound="LedgerWorld")
+
+
+@contextmanager
+def closing_world(world: _W) -> Iterator[_W]:
+    """``world``, its ledger closed afterwards (the worlds' ``world_on``)."""
+    try:
+        yield world
+    finally:
+        world.bank.close()
 
 
 class LedgerWorld:

@@ -3,8 +3,7 @@ catalog, learners, rules."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -30,7 +29,7 @@ from creditledger.domain import (
     TransferScope,
 )
 
-from ..store.contract import LedgerWorld, Target
+from ..store.contract import LedgerWorld, Target, closing_world
 
 TODAY = date(2022, 9, 1)
 EVIDENCE = Evidence(description="archived record", reference="archive://test/1")
@@ -122,14 +121,9 @@ def make_world(path: Target, folder: Path | None = None) -> World:
     return World(bank, path, keys, folder)
 
 
-@contextmanager
-def world_on(target: Target, folder: Path | None = None) -> Iterator[World]:
+def world_on(target: Target, folder: Path | None = None) -> AbstractContextManager[World]:
     """A world on ``target`` (the ``ledger_target`` fixture), its ledger closed afterwards."""
-    world = make_world(target, folder)
-    try:
-        yield world
-    finally:
-        world.bank.close()
+    return closing_world(make_world(target, folder))
 
 
 def _course(bank: CreditBank, signer: SigningKey, code: str, name: str, category: str,
