@@ -70,6 +70,29 @@ def _select_hashes_statement(n: int) -> str:
     return f"SELECT originator_id, originator_version, hash FROM stored_events WHERE {pairs}"
 
 
+
+def notifications_query(
+    start: int | None, limit: int, stop: int | None, topics: Sequence[str],
+    inclusive_of_start: bool,
+) -> tuple[str, list[Any]]:
+    """The statement (``?`` placeholders) and parameters of ``select_notifications``: events in
+    global order (positions are the notification ids), on either backend."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if start is not None:
+        clauses.append("position>=?" if inclusive_of_start else "position>?")
+        params.append(start)
+    if stop is not None:
+        clauses.append("position<=?")
+        params.append(stop)
+    if topics:
+        clauses.append(f"topic IN ({','.join('?' * len(topics))})")
+        params.extend(topics)
+    where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+    params.append(limit)
+    return ("SELECT position, originator_id, originator_version, topic, state "
+            f"FROM stored_events {where}ORDER BY position LIMIT ?"), params
+
 class DBCursor(Protocol):
     """The part of a DB-API cursor the chain uses (``?`` placeholders)."""
 

@@ -40,7 +40,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from creditledger.chain import APPEND_ONLY, ChainWriter, _id_text
+from creditledger.chain import APPEND_ONLY, ChainWriter, _id_text, notifications_query
 from creditledger.errors import (
     LedgerBusyError,
     LedgerUnavailableError,
@@ -428,25 +428,11 @@ class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_e
         inclusive_of_start: bool = True,
     ) -> Sequence[Notification]:
         """Events in global order, from ``start`` (positions are the notification ids)."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if start is not None:
-            clauses.append("position>=%s" if inclusive_of_start else "position>%s")
-            params.append(start)
-        if stop is not None:
-            clauses.append("position<=%s")
-            params.append(stop)
-        if topics:
-            clauses.append("topic = ANY(%s)")
-            params.append(list(topics))
-        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
-        params.append(limit)
-        statement = ("SELECT position, originator_id, originator_version, topic, state "
-                     f"FROM stored_events {where}ORDER BY position LIMIT %s")
+        statement, params = notifications_query(start, limit, stop, topics, inclusive_of_start)
         return [
             Notification(id=row[0], originator_id=self.convert_originator_id(row[1]),
                          originator_version=row[2], topic=row[3], state=bytes(row[4]))
-            for row in self._read(statement, params)
+            for row in self.query(statement, params)
         ]
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

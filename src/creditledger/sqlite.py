@@ -29,7 +29,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from creditledger.chain import APPEND_ONLY, ChainWriter
+from creditledger.chain import APPEND_ONLY, ChainWriter, notifications_query
 from creditledger.errors import LedgerBusyError
 from creditledger.persistence import FORMAT
 
@@ -201,23 +201,8 @@ class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
         *,
         inclusive_of_start: bool = True,
     ) -> Sequence[Notification]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if start is not None:
-            clauses.append("position>=?" if inclusive_of_start else "position>?")
-            params.append(start)
-        if stop is not None:
-            clauses.append("position<=?")
-            params.append(stop)
-        if topics:
-            clauses.append(f"topic IN ({','.join('?' * len(topics))})")
-            params.extend(topics)
-        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
-        statement = (
-            "SELECT position, originator_id, originator_version, topic, state "
-            f"FROM stored_events {where}ORDER BY position LIMIT ?"
-        )
-        params.append(limit)
+        statement, params = notifications_query(start, limit, stop, topics,
+                                                inclusive_of_start)
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             return [

@@ -15,7 +15,7 @@ from creditledger.bank import CreditBank
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain.alliance import CapacityError
 
-from .world import OPENED, TERM_DAY, World, course_info, make_world
+from .world import TERM_DAY, World, course_info, make_world
 
 WORKERS, EACH, CAPACITY = 4, 4, 5
 
@@ -47,15 +47,7 @@ def _key(pem: bytes) -> SigningKey:
 def test_many_processes_never_exceed_the_capacity(tmp_path: Path) -> None:
     world = make_world(tmp_path / "busy.ledger")
     offering = world.offer(course=course_info(capacity=CAPACITY))
-    learners = []
-    for n in range(WORKERS * EACH):
-        home = ("HNAT", "LYVC")[n % 2]
-        learner = world.learner(f"{home}-{n:03}", home)
-        world.bank.request_enrolment(offering.id, learner_id=learner, signer=world.key(home),
-                                     today=OPENED)
-        world.bank.approve_enrolment(offering.id, learner_id=learner, signer=world.key(home),
-                                     today=OPENED)
-        learners.append(learner)
+    learners = world.approved_learners(offering.id, WORKERS * EACH)
     world.bank.close()
     ctx = multiprocessing.get_context("spawn")
     go, results = ctx.Event(), ctx.Queue()
@@ -88,11 +80,7 @@ def test_a_stale_seat_count_conflicts_and_the_retry_sees_the_course_full(
 ) -> None:
     offering = world.offer(course=course_info(capacity=1))
     for learner in ("HNAT-1", "HNAT-2"):
-        world.learner(learner, "HNAT")
-        world.bank.request_enrolment(offering.id, learner_id=learner, signer=world.key("HNAT"),
-                                     today=OPENED)
-        world.bank.approve_enrolment(offering.id, learner_id=learner, signer=world.key("HNAT"),
-                                     today=OPENED)
+        world.approved(offering.id, world.learner(learner, "HNAT"), "HNAT")
     stale = world.bank.course_offering(offering.id)          # read before the seat is taken
     world.bank.admit_learner(offering.id, learner_id="HNAT-1", signer=world.key("CQAT"),
                              today=TERM_DAY)

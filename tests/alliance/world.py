@@ -94,11 +94,24 @@ class World(LedgerWorld):
             offering = self.bank.publish_offering(offering.id, signer=self.sec, today=OPENED)
         return offering
 
-    def admitted(self, offering: UUID, learner: str, home: str, school: str = "CQAT") -> None:
+    def approved(self, offering: UUID, learner: str, home: str) -> None:
+        """The learner asks to enrol and the home school approves (admission is next)."""
         self.bank.request_enrolment(offering, learner_id=learner, signer=self.key(home),
                                     today=OPENED)
         self.bank.approve_enrolment(offering, learner_id=learner, signer=self.key(home),
                                     today=OPENED)
+
+    def approved_learners(self, offering: UUID, count: int) -> list[str]:
+        """``count`` new learners, of HNAT and LYVC in turn, each approved for ``offering``."""
+        learners = []
+        for n in range(count):
+            home = ("HNAT", "LYVC")[n % 2]
+            learners.append(self.learner(f"{home}-{n:03}", home))
+            self.approved(offering, learners[-1], home)
+        return learners
+
+    def admitted(self, offering: UUID, learner: str, home: str, school: str = "CQAT") -> None:
+        self.approved(offering, learner, home)
         self.bank.admit_learner(offering, learner_id=learner, signer=self.key(school),
                                 today=TERM_DAY)
 

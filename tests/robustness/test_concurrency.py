@@ -20,7 +20,7 @@ import pytest
 from creditledger.bank import CreditBank
 from creditledger.domain import Category
 
-from ..alliance.world import OPENED, course_info, make_world
+from ..alliance.world import course_info, make_world
 from .ledgers import PASSPHRASE, TRAINING_CREDITS, check_chain, make_bank, size, verifies
 from .workers import admit, worker_context, write_records
 
@@ -103,15 +103,7 @@ def test_eight_processes_never_admit_more_learners_than_the_capacity(
 ) -> None:
     world = make_world(ledger_target)
     offering = world.offer(course=course_info(capacity=CAPACITY))
-    learners = []
-    for n in range(WORKERS * EACH):
-        home = ("HNAT", "LYVC")[n % 2]
-        learner = world.learner(f"{home}-{n:03}", home)
-        world.bank.request_enrolment(offering.id, learner_id=learner, signer=world.key(home),
-                                     today=OPENED)
-        world.bank.approve_enrolment(offering.id, learner_id=learner, signer=world.key(home),
-                                     today=OPENED)
-        learners.append(learner)
+    learners = world.approved_learners(offering.id, WORKERS * EACH)
     world.bank.close()
     pem = world.key("CQAT").save(tmp_path / "cqat.pem", PASSPHRASE)
     before = size(ledger_target)
