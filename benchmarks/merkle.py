@@ -40,18 +40,15 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
+from _common import load_average, median_time, timed
+from creditledger.audit.checkpoints import publish_checkpoint
 from creditledger.crypto.keys import SigningKey
-from creditledger.crypto.merkle import (
-    LevelNodeStore,
-    MemoryNodeStore,
-    MerkleTree,
-    verify_consistency,
-    verify_inclusion,
-)
-from creditledger.ledger import Ledger
-from creditledger.merkle_recorder import LedgerTree, MerkleSQLiteApplicationRecorder
-from creditledger.sqlite import ChainedSQLiteApplicationRecorder
-from creditledger.tlog import publish_checkpoint
+from creditledger.crypto.merkle import verify_consistency, verify_inclusion
+from creditledger.crypto.merkle_tree import LevelNodeStore, MemoryNodeStore, MerkleTree
+from creditledger.store.ledger import Ledger
+from creditledger.store.merkle import MerkleSQLiteApplicationRecorder
+from creditledger.store.sqlite import ChainedSQLiteApplicationRecorder
+from creditledger.store.tree import LedgerTree
 
 LEAF_BYTES = 120
 PROOF_SAMPLES = 2000
@@ -69,26 +66,10 @@ class Account(Aggregate):
         pass
 
 
-def median_time(run: Callable[[], Any], reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        gc.collect()
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def per_op(samples: list[float]) -> str:
     samples = sorted(samples)
     p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
     return f"{statistics.median(samples) * 1e6:7.1f} µs median, {p99 * 1e6:7.1f} µs p99"
-
-
-def timed(call: Callable[[], Any]) -> tuple[Any, float]:
-    t0 = time.perf_counter()
-    result = call()
-    return result, time.perf_counter() - t0
 
 
 # -- in memory ---------------------------------------------------------------------------------
@@ -258,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
 
     say(f"Command: `python benchmarks/merkle.py{' --quick' if args.quick else ''}`; "
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-        f"load {os.getloadavg()[0]:.2f}\n")
+        f"load {load_average():.2f}\n")
     say("| case | time | per unit | ratio |\n|---|---|---|---|")
     tree = bench_append(n, args.reps, say)
     say(f"\n| proof at n = {n:,} | per proof |\n|---|---|")
@@ -280,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         scale = 10 if args.quick else 1
         bench_recorder(1_000 // scale, 100, args.reps, Path(tmp), say)
         bench_recorder(5_000 // scale, 1, args.reps, Path(tmp), say)
-    say(f"\nLoad average (1 min) at the end: {os.getloadavg()[0]:.2f}")
+    say(f"\nLoad average (1 min) at the end: {load_average():.2f}")
     return 0
 
 

@@ -11,7 +11,7 @@ The URL defaults to ``$CREDITLEDGER_TEST_POSTGRES``. Every run writes into a fre
 
 Writes (only the timed commits count; each figure the median of ``--reps`` runs):
 
-* ours: a ``creditledger.ledger.Ledger`` on ``postgresql://...?schema=...`` (the Merkle
+* ours: a ``creditledger.store.ledger.Ledger`` on ``postgresql://...?schema=...`` (the Merkle
   recorder: chained rows, a signed commit row and Merkle nodes under ``LOCK TABLE``); the parent
   creates the ledger and registers one Ed25519 key per writer, and each writer process opens the
   ledger and signs its commits with its own key;
@@ -40,18 +40,13 @@ to compare a change to the recorder against the code before it in the same condi
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import cProfile
-import importlib.metadata
 import io
 import multiprocessing as mp
 import multiprocessing.synchronize
 import os
-import platform
 import pstats
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -69,11 +64,22 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from psycopg import sql
 from rich.console import Console
-from rich.table import Table
 
+from _common import (
+    Row,
+    command_line,
+    load_average,
+    machine,
+    markdown_table,
+    parser,
+    percentile,
+    print_table,
+    publish,
+    seconds,
+)
 from creditledger.crypto.keys import SigningKey
-from creditledger.ledger import Ledger
-from creditledger.postgres import postgres_env
+from creditledger.store.ledger import Ledger
+from creditledger.store.postgres import postgres_env
 
 SIDES = ("plain", "ours")
 TARGET_WRITE = 1.15
@@ -267,14 +273,14 @@ def run_writers(ctx: Any, side: str, base: str, schemas: Schemas, writers: int,
             barrier.wait(timeout=300)
         except threading.BrokenBarrierError:
             raise SystemExit(out.get(timeout=10)) from None
-        server0 = server_cpu_seconds()
+        server0 = server_cpuseconds()
         got: list[WriterResult] = []
         while len(got) < writers:
             item = out.get(timeout=600)
             if isinstance(item, str):
                 raise SystemExit(item)
             got.append(item)
-        server1 = server_cpu_seconds()
+        server1 = server_cpuseconds()
         barrier.wait(timeout=300)
         server = sum(t - server0.get(pid, 0.0) for pid, t in server1.items())
     finally:
@@ -291,7 +297,7 @@ def run_writers(ctx: Any, side: str, base: str, schemas: Schemas, writers: int,
                      [t for r in got for t in r.latencies])
 
 
-def server_cpu_seconds() -> dict[int, float]:
+def server_cpuseconds() -> dict[int, float]:
     """CPU seconds of each process named ``postgres`` on this machine, by pid (Linux only).
 
     The server is shared: other clients' work is counted too, so this is an indication only.
@@ -359,7 +365,7 @@ def bare_read(url: str) -> int:
 
 def copy_to_sqlite(url: str, path: Path) -> None:
     """The auditor's copy: the PostgreSQL ledger at ``url`` exported to a SQLite file."""
-    from creditledger.export import export_to_sqlite
+    from creditledger.audit.export import export_to_sqlite
 
     export_to_sqlite(url, path)
 
@@ -373,7 +379,7 @@ class VerifyResults:
 
 
 def run_verify(url: str, reps: int, workdir: Path, say: Callable[[str], None]) -> VerifyResults:
-    from creditledger.verify import verify_ledger
+    from creditledger.audit.verify import verify_ledger
 
     r = VerifyResults()
     copy = workdir / "copy.ledger"
@@ -457,9 +463,10 @@ class Results:
 
 def run(sizes: Sizes, base: str, workdir: Path, say: Callable[[str], None]) -> Results:
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["creditledger.ledger", "creditledger.postgres", "psycopg"])
+    ctx.set_forkserver_preload(
+        ["creditledger.store.ledger", "creditledger.store.postgres", "psycopg"])
     results = Results()
-    load0 = _load()
+    load0 = load_average()
     schemas = Schemas(base)
     try:
         for rep in range(sizes.reps):
@@ -480,24 +487,14 @@ def run(sizes: Sizes, base: str, workdir: Path, say: Callable[[str], None]) -> R
             results.verify = run_verify(url, sizes.reps, workdir, say)
     finally:
         schemas.drop_all()
-    results.load = (load0, _load())
+    results.load = (load0, load_average())
     return results
-
-
-def _load() -> float:
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 # -- reporting --------------------------------------------------------------------------------
 
-Row = tuple[str, ...]
 HEADER: Row = ("case", "plain / baseline", "ours", "commits/s plain", "commits/s ours",
                "ratio", "paired", "best", "p50 / p99 ms ours", "target")
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def rows(sizes: Sizes, r: Results) -> list[Row]:
@@ -516,7 +513,7 @@ def rows(sizes: Sizes, r: Results) -> list[Row]:
             f"{sizes.events} event{'s' if sizes.events > 1 else ''}",
             f"{p_us:.0f} µs/commit", f"{o_us:.0f} µs/commit", f"{1e6 / p_us:.0f}",
             f"{1e6 / o_us:.0f}", f"{ratio:.2f}x", f"{paired:.2f}x", f"{best:.2f}x",
-            f"{_pct(lat, 0.5) * 1e3:.2f} / {_pct(lat, 0.99) * 1e3:.2f}",
+            f"{percentile(lat, 0.5) * 1e3:.2f} / {percentile(lat, 0.99) * 1e3:.2f}",
             f"≤ {TARGET_WRITE:.2f}x: {'met' if ratio <= TARGET_WRITE else 'NOT met'}",
         ))
     v = r.verify
@@ -539,22 +536,14 @@ def rows(sizes: Sizes, r: Results) -> list[Row]:
     return out
 
 
-def machine(base: str) -> str:
-    model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+def server(base: str) -> str:
+    """The PostgreSQL server's version, address and durability settings."""
     with psycopg.connect(base) as conn:
         row = conn.execute("SELECT current_setting('server_version'),"
                            " current_setting('synchronous_commit'), current_setting('fsync'),"
                            " inet_server_addr()").fetchone()
     assert row is not None
-    versions = ", ".join(f"{p} {importlib.metadata.version(p)}"
-                         for p in ("eventsourcing", "psycopg", "cryptography"))
-    return (f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {versions}; "
-            f"PostgreSQL {row[0]} at {row[3] or 'a Unix socket'} (synchronous_commit={row[1]},"
+    return (f"; PostgreSQL {row[0]} at {row[3] or 'a Unix socket'} (synchronous_commit={row[1]},"
             f" fsync={row[2]})")
 
 
@@ -563,16 +552,14 @@ def markdown(sizes: Sizes, r: Results, command: str, base: str) -> str:
     lines = [
         f"Command: `{command}`",
         "",
-        f"Machine: {machine(base)}.",
+        f"Machine: {machine(('eventsourcing', 'psycopg', 'cryptography'), server(base))}.",
         f"Median of {sizes.reps} alternating runs per case; ratio = ours / plain time per commit"
         " (ratio of the medians, what the target is judged on); paired = median of the per-run"
         " ratios (each pair ran back to back); best = fastest ours / fastest plain.",
         f"Load average (1 min) before / after: {r.load[0]:.2f} / {r.load[1]:.2f}.",
         "",
-        "| " + " | ".join(HEADER) + " |",
-        "|" + "|".join("---" for _ in HEADER) + "|",
+        *markdown_table(HEADER, rows(sizes, r)),
     ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows(sizes, r)]
     lines += ["", "CPU per commit, median µs (client: the writer processes; server: every"
               " `postgres` process on the machine, so other clients' work counts too):", ""]
     for writers in sizes.writers:
@@ -588,41 +575,35 @@ def markdown(sizes: Sizes, r: Results, command: str, base: str) -> str:
                      + ", ".join(f"{x.wall / x.commits * 1e6:.0f}" for x in runs))
     v = r.verify
     if v is not None and v.events:
-        lines.append(f"- verify: read {_seconds(v.read)}; SQLite copy {_seconds(v.sqlite)};"
-                     f" PostgreSQL {_seconds(v.pg)}")
+        lines.append(f"- verify: read {seconds(v.read)}; SQLite copy {seconds(v.sqlite)};"
+                     f" PostgreSQL {seconds(v.pg)}")
     return "\n".join(lines) + "\n"
 
 
-def _seconds(times: list[float]) -> str:
-    return ", ".join(f"{t:.3f}" for t in times)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--url", default=os.environ.get("CREDITLEDGER_TEST_POSTGRES"),
+    options = parser(__doc__)
+    options.add_argument("--url", default=os.environ.get("CREDITLEDGER_TEST_POSTGRES"),
                         help="postgresql://USER:PW@HOST:PORT/DB (default"
                              " $CREDITLEDGER_TEST_POSTGRES); schemas are made and dropped there")
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
-    parser.add_argument("--writers", default="1,4,8", help="writer process counts (1,4,8)")
-    parser.add_argument("--commits", type=int, help="timed commits per run, all writers"
+    options.add_argument("--writers", default="1,4,8", help="writer process counts (1,4,8)")
+    options.add_argument("--commits", type=int, help="timed commits per run, all writers"
                                                     " together (2,400; quick 400)")
-    parser.add_argument("--events", type=int, default=1, help="events per commit (1)")
-    parser.add_argument("--accounts", type=int, default=10, help="accounts per writer (10)")
-    parser.add_argument("--warmup", type=int, default=20, help="untimed commits per writer (20)")
-    parser.add_argument("--reps", type=int, help="runs per case and side (3; quick 1)")
-    parser.add_argument("--verify-events", type=int,
+    options.add_argument("--events", type=int, default=1, help="events per commit (1)")
+    options.add_argument("--accounts", type=int, default=10, help="accounts per writer (10)")
+    options.add_argument("--warmup", type=int, default=20, help="untimed commits per writer (20)")
+    options.add_argument("--reps", type=int, help="runs per case and side (3; quick 1)")
+    options.add_argument("--verify-events", type=int,
                         help="events in the verify ledger (100,000; quick 10,000; 0: skip)")
-    parser.add_argument("--verify-commit-size", type=int, default=50,
+    options.add_argument("--verify-commit-size", type=int, default=50,
                         help="events per commit in the verify ledger (50)")
-    parser.add_argument("--recorder", default="",
+    options.add_argument("--recorder", default="",
                         help="ours: this APPLICATION_RECORDER_TOPIC instead of the library's"
                              " (module:Class), to compare recorder variants")
-    parser.add_argument("--profile", action="store_true",
+    options.add_argument("--profile", action="store_true",
                         help="only cProfile one writer of each side and print the top functions")
-    parser.add_argument("--markdown-out", type=Path, help="also write the markdown here")
-    args = parser.parse_args(argv)
+    args = options.parse_args(argv)
     if not args.url:
-        parser.error("no server: pass --url or set CREDITLEDGER_TEST_POSTGRES")
+        options.error("no server: pass --url or set CREDITLEDGER_TEST_POSTGRES")
     base = base_url(args.url)
     sizes = Sizes(
         writers=tuple(int(w) for w in args.writers.split(",")),
@@ -642,19 +623,12 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             schemas.drop_all()
         return 0
-    command = "python benchmarks/postgres.py" + " ".join([""] + (argv or sys.argv[1:]))
-    with tempfile.TemporaryDirectory(prefix="pg-bench-") as tmp:
+    command = command_line("postgres.py", argv)
+    with tempfile.TemporaryDirectory(prefix="pg-bench-", dir=args.workdir) as tmp:
         results = run(sizes, base, Path(tmp), lambda s: console.log(s))
-    table = Table(title="creditledger on PostgreSQL vs plain eventsourcing on PostgreSQL")
-    for column in HEADER:
-        table.add_column(column, justify="left" if column == "case" else "right")
-    for row in rows(sizes, results):
-        table.add_row(*row)
-    Console(width=max(Console().width, 170)).print(table)
-    text = markdown(sizes, results, command, base)
-    print(text)
-    if args.markdown_out:
-        args.markdown_out.write_text(text, encoding="utf-8")
+    print_table("creditledger on PostgreSQL vs plain eventsourcing on PostgreSQL", HEADER,
+                rows(sizes, results), 170)
+    publish(markdown(sizes, results, command, base), args.markdown_out)
     return 0
 
 

@@ -17,7 +17,7 @@ account's ``LearnerAccount.Credited``). Every learner has 4 results and every ot
 Measured, in this one run:
 
 * **import**: the first results file (one result per learner, 100,000 rows) imported with
-  ``creditledger.batch.import_file`` (dry-run validation of every row, then signed commits of
+  ``CreditBank.import_file`` (dry-run validation of every row, then signed commits of
   ``--commit-size`` rows) into the ledger that holds the learners, against plain eventsourcing
   (``eventsourcing.application.Application`` on SQLite with its default JSON transcoder, plus the
   transcodings it needs for the domain's value types) saving the same events: the same
@@ -39,15 +39,12 @@ from __future__ import annotations
 import argparse
 import csv
 import gc
-import importlib.metadata
 import os
-import platform
 import random
 import resource
 import shutil
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -64,10 +61,20 @@ import msgspec
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 from rich.console import Console
-from rich.table import Table
 
-from creditledger.bank import CreditBank
-from creditledger.batch import import_file
+from _common import (
+    command_line,
+    load_average,
+    machine,
+    markdown_table,
+    met,
+    parser,
+    percentile,
+    print_table,
+    publish,
+    settle,
+)
+from creditledger.audit.verify import verify_ledger
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import (
     Achievement,
@@ -79,11 +86,13 @@ from creditledger.domain import (
     PersonalData,
     RuleRef,
 )
-from creditledger.persistence import decode_state
 from creditledger.projections import Projector, default_projections
 from creditledger.projections import queries as q
 from creditledger.projections.runner import BATCH_SIZE, READ_SIZE
-from creditledger.verify import verify_ledger
+from creditledger.services.bank import CreditBank
+from creditledger.services.batch import import_file
+from creditledger.services.core import ledger_of
+from creditledger.store.mapper import decode_state
 
 TODAY = date(2024, 7, 15)
 SCHOOL = "GZCC"
@@ -187,7 +196,7 @@ def build_learners(workdir: Path, sizes: Sizes, say: Callable[[str], None]) -> B
                           required_credits={"major_core": Decimal(40)})
     import_file(bank, write_courses(workdir / "courses.csv"), signer=school,
                 record_type="course", today=TODAY)
-    setup_events = bank.recorder.max_notification_id() or 0
+    setup_events = bank.last_position()
     learners = write_learners(workdir / "learners.csv", sizes)
     t0 = time.perf_counter()
     report = import_file(bank, learners, signer=school, record_type="learner",
@@ -393,12 +402,6 @@ def catch_up(recorder: Any, views: Path) -> int:
 # -- queries -------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[k]
-
-
 # -- running -------------------------------------------------------------------------------------
 
 
@@ -420,7 +423,7 @@ class Results:
 
 
 def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> Results:
-    res = Results(load=(_load(), 0.0))
+    res = Results(load=(load_average(), 0.0))
     build = build_learners(workdir, sizes, say)
     res.learners_seconds = build.learners_seconds
     plain_base = workdir / "plain-base.sqlite"
@@ -431,7 +434,7 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> Results:
     main = workdir / "main.ledger"
     for rep in range(sizes.reps):
         for side in (("ours", "plain") if rep % 2 == 0 else ("plain", "ours")):
-            _settle()
+            settle()
             if side == "ours":
                 target = workdir / f"import-{rep}.ledger"
                 shutil.copyfile(build.ledger, target)
@@ -470,7 +473,7 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> Results:
                     commit_size=sizes.commit_size, today=TODAY)
         say(f"round {r} imported ({time.perf_counter() - t0:.0f} s so far)")
     res.build_seconds = time.perf_counter() - t0
-    res.events = bank.recorder.max_notification_id() or 0
+    res.events = bank.last_position()
     if res.events != sizes.expected_events + build.setup_events:
         raise SystemExit(f"ledger has {res.events} events, expected "
                          f"{sizes.expected_events + build.setup_events}")
@@ -480,10 +483,10 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> Results:
     views = workdir / "views.db"
     for rep in range(sizes.reps):
         for side in (("bound", "projector") if rep % 2 == 0 else ("projector", "bound")):
-            _settle()
+            settle()
             t0 = time.perf_counter()
-            n = read_and_decode(bank.recorder, READ_SIZE) if side == "bound" else \
-                catch_up(bank.recorder, views)
+            n = read_and_decode(ledger_of(bank).recorder, READ_SIZE) if side == "bound" else \
+                catch_up(ledger_of(bank).recorder, views)
             seconds = time.perf_counter() - t0
             if n != res.events:
                 raise SystemExit(f"{side} saw {n} events, not {res.events}")
@@ -492,7 +495,7 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> Results:
                 f"({n / seconds:,.0f} events/s)")
 
     # queries on the last caught-up views
-    projector = Projector(bank.recorder, views, default_projections())
+    projector = Projector(ledger_of(bank).recorder, views, default_projections())
     db = projector.db
     rng = random.Random(20240715)
     sample = [learner_id(rng.randrange(sizes.learners)) for _ in range(sizes.queries)]
@@ -513,18 +516,8 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> Results:
         res.balances_ms.append((t2 - t1) / 1e6)
     projector.close()
     bank.close()
-    res.load = (res.load[0], _load())
+    res.load = (res.load[0], load_average())
     return res
-
-
-def _load() -> float:
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-
-
-def _settle() -> None:
-    gc.collect()
-    if hasattr(os, "sync"):
-        os.sync()
 
 
 # -- reporting ---------------------------------------------------------------------------------
@@ -546,8 +539,8 @@ def rows(sizes: Sizes, r: Results) -> list[Row]:
         f"read {READ_SIZE:,} at a time); baseline = read ({READ_SIZE:,} at a time) + decode only",
         f"{bound:.2f} s = {r.events / bound:,.0f} ev/s", f"{proj:.2f} s = {rate:,.0f} ev/s",
         f"{ratio:.2f}x",
-        f"≥ {CATCH_UP_RATE:,} ev/s: {_met(rate >= CATCH_UP_RATE)}; "
-        f"≤ {CATCH_UP_RATIO:.0f}x: {_met(ratio <= CATCH_UP_RATIO)}",
+        f"≥ {CATCH_UP_RATE:,} ev/s: {met(rate >= CATCH_UP_RATE)}; "
+        f"≤ {CATCH_UP_RATIO:.0f}x: {met(ratio <= CATCH_UP_RATIO)}",
     ))
     ours, plain = med(o["seconds"] for o in r.ours), med(p["seconds"] for p in r.plain)
     writing, building = med(o["writing"] for o in r.ours), med(p["building"] for p in r.plain)
@@ -558,7 +551,7 @@ def rows(sizes: Sizes, r: Results) -> list[Row]:
         f"{sizes.commit_size:,} rows): import_file (validation pass + write pass) vs plain "
         "eventsourcing save() of the same events",
         f"{plain:.2f} s = {events / plain:,.0f} ev/s", f"{ours:.2f} s = {events / ours:,.0f} ev/s",
-        f"{ours / plain:.2f}x", f"faster than plain: {_met(ours < plain)}",
+        f"{ours / plain:.2f}x", f"faster than plain: {met(ours < plain)}",
     ))
     out.append((
         "import, for context: its write pass alone vs plain save(); import_file vs plain "
@@ -575,32 +568,13 @@ def rows(sizes: Sizes, r: Results) -> list[Row]:
     ))
     for name, values, target in (("transcript", r.transcript_ms, TRANSCRIPT_P99_MS),
                                   ("balances", r.balances_ms, None)):
-        p50, p99 = percentile(values, 50), percentile(values, 99)
+        p50, p99 = percentile(values, 0.50), percentile(values, 0.99)
         out.append((
             f"queries.{name}(db, learner) over {len(values):,} random learners",
             "", f"p50 {p50:.3f} ms, p99 {p99:.3f} ms", "",
-            f"p99 < {target:.0f} ms: {_met(p99 < target)}" if target else "",
+            f"p99 < {target:.0f} ms: {met(p99 < target)}" if target else "",
         ))
     return out
-
-
-def _met(ok: bool) -> str:
-    return "met" if ok else "NOT met"
-
-
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = ", ".join(f"{p} {importlib.metadata.version(p)}"
-                         for p in ("eventsourcing", "msgspec", "sqlite-utils"))
-    return (f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version}, {versions}")
 
 
 def markdown(sizes: Sizes, r: Results, command: str) -> str:
@@ -610,7 +584,7 @@ def markdown(sizes: Sizes, r: Results, command: str) -> str:
     lines = [
         f"Command: `{command}`",
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {machine(('eventsourcing', 'msgspec', 'sqlite-utils'))}.",
         f"Ledger: {r.events:,} signed, chained events: {sizes.learners:,} learner accounts "
         f"(imported at {sizes.learners / r.learners_seconds:,.0f} rows/s), "
         f"{(r.events - sizes.learners) // 2:,} recognised course results (4 per learner, a 5th "
@@ -623,42 +597,30 @@ def markdown(sizes: Sizes, r: Results, command: str) -> str:
         f"Load average (1 min) before / after: {r.load[0]:.2f} / {r.load[1]:.2f}. "
         f"{r.checked} learners' views checked against the aggregates.",
         "",
-        "| " + " | ".join(HEADER) + " |",
-        "|" + "|".join("---" for _ in HEADER) + "|",
+        *markdown_table(HEADER, rows(sizes, r)),
     ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows(sizes, r)]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="10x smaller (smoke run)")
-    parser.add_argument("--reps", type=int, default=None,
+    options = parser(__doc__)
+    options.add_argument("--reps", type=int, default=None,
                         help="runs per side (default 3; 1 with --quick)")
-    parser.add_argument("--commit-size", type=int, default=None,
+    options.add_argument("--commit-size", type=int, default=None,
                         help="rows per signed commit of the imports (default 2000)")
-    parser.add_argument("--learners", type=int, help=argparse.SUPPRESS)  # any size, for testing
-    parser.add_argument("--markdown-out", type=Path, help="also write the markdown here")
-    parser.add_argument("--workdir", type=Path, help="directory for the files (default tmp)")
-    args = parser.parse_args(argv)
+    options.add_argument("--learners", type=int, help=argparse.SUPPRESS)  # any size, for tests
+    args = options.parse_args(argv)
     scale = 10 if args.quick else 1
     sizes = Sizes(learners=args.learners or 100_000 // scale,
                   reps=args.reps or (1 if args.quick else 3),
                   commit_size=args.commit_size or 2000, queries=2000)
     console = Console(stderr=True)
-    command = "python benchmarks/projections.py" + " ".join([""] + (argv or sys.argv[1:]))
+    command = command_line("projections.py", argv)
     with tempfile.TemporaryDirectory(prefix="projections-bench-", dir=args.workdir) as tmp:
         results = run(sizes, Path(tmp), lambda s: console.log(s))
-    table = Table(title="creditledger projections and import")
-    for column in HEADER:
-        table.add_column(column, justify="left" if column in ("case", "target") else "right")
-    for row in rows(sizes, results):
-        table.add_row(*row)
-    Console(width=max(Console().width, 160)).print(table)
-    text = markdown(sizes, results, command)
-    print(text)
-    if args.markdown_out:
-        args.markdown_out.write_text(text, encoding="utf-8")
+    print_table("creditledger projections and import", HEADER, rows(sizes, results), 160,
+                left=("case", "target"))
+    publish(markdown(sizes, results, command), args.markdown_out)
     return 0
 
 

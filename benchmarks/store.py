@@ -14,7 +14,7 @@ each side's own connection and requires to be equal.
 
 * plain: ``eventsourcing.application.Application`` with the default JSON transcoder and
   ``SQLiteApplicationRecorder``;
-* ours: ``creditledger.ledger.Ledger`` (msgspec mapper, ``ChainedSQLiteApplicationRecorder``:
+* ours: ``creditledger.store.ledger.Ledger`` (msgspec mapper, ``ChainedSQLiteApplicationRecorder``:
   hash-linked rows plus one Ed25519-signed commit row per save), every save signed by a
   registered institution key.
 
@@ -36,16 +36,11 @@ processes) over its wall time: 2.0 = both cores busy on a 2-core machine.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import hashlib
-import importlib.metadata
-import os
-import platform
 import shutil
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -60,13 +55,25 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from rich.console import Console
-from rich.table import Table
 
+from _common import (
+    command_line,
+    cpu_seconds,
+    load_average,
+    machine,
+    markdown_table,
+    parser,
+    print_table,
+    publish,
+    seconds,
+    settle,
+)
+from creditledger.audit.verify import verify_ledger
 from creditledger.crypto.keys import SigningKey
-from creditledger.ledger import Ledger
-from creditledger.persistence import CommitStatement, EventLink, decode_state
-from creditledger.registry import GENESIS_TOPIC, REGISTERED_TOPIC, KeyEntry
-from creditledger.verify import verify_ledger
+from creditledger.store.format import CommitStatement, EventLink
+from creditledger.store.ledger import Ledger
+from creditledger.store.mapper import decode_state
+from creditledger.store.registry import GENESIS_TOPIC, REGISTERED_TOPIC, KeyEntry
 
 ACCOUNTS = 100
 TERMS = ("2024-1", "2024-2", "2025-1", "2025-2")
@@ -273,7 +280,7 @@ class Results:
 
 def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> tuple[Results, list[Path]]:
     results = Results()
-    load_before = _load()
+    load_before = load_average()
     makers = {"plain": plain_side, "ours": our_side}
     workloads: dict[str, tuple[Callable[[TimedSave, int], None], int]] = {
         "a": (workload_a, sizes.a_commits),
@@ -288,7 +295,7 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> tuple[Result
                 directory.mkdir()
                 side = makers[name](directory)
                 results.pragmas[name] = side.pragmas()
-                _settle()
+                settle()
                 timed = TimedSave(side.save)
                 workload(timed, commits)
                 results.write.setdefault((wl, name), []).append(timed.wall)
@@ -313,10 +320,10 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> tuple[Result
             gc.collect()
             results.bound.setdefault(wl, []).append(work.run())
             gc.collect()
-            cpu0, t0 = _cpu_seconds(), time.perf_counter()
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
             report = verify_ledger(path)
             wall = time.perf_counter() - t0
-            cpu = _cpu_seconds() - cpu0
+            cpu = cpu_seconds() - cpu0
             if report.events != len(work.leaves):
                 raise SystemExit(f"verify saw {report.events} events, not {len(work.leaves)}")
             results.verify.setdefault(wl, []).append(wall)
@@ -324,25 +331,8 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> tuple[Result
             say(f"rep {rep + 1}/{sizes.reps} verify ({wl}): {wall:.3f} s, "
                 f"bound {results.bound[wl][-1]:.3f} s, cpu {cpu / wall:.2f}")
         del work
-    results.load = (load_before, _load())
+    results.load = (load_before, load_average())
     return results, [p for p, _ in kept.values()]
-
-
-def _load() -> float:
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-
-
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (verify's worker processes)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
-def _settle() -> None:
-    """Start each timed run from the same state: no garbage, no dirty pages being written back."""
-    gc.collect()
-    if hasattr(os, "sync"):
-        os.sync()
 
 
 # -- reporting -------------------------------------------------------------------------------
@@ -386,30 +376,12 @@ def rows(sizes: Sizes, r: Results) -> list[Row]:
     return out
 
 
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = ", ".join(
-        f"{p} {importlib.metadata.version(p)}" for p in ("eventsourcing", "msgspec", "cryptography")
-    )
-    return (
-        f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, {versions}"
-    )
-
-
 def markdown(sizes: Sizes, r: Results, command: str) -> str:
     synchronous, journal = r.pragmas["plain"]
     lines = [
         f"Command: `{command}`",
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {machine(('eventsourcing', 'msgspec', 'cryptography'))}.",
         f"Both sides: journal_mode={journal}, synchronous={synchronous} (read back from each"
         f" side's connection; equal). Median of {sizes.reps} alternating runs; ratio = ours /"
         " plain for writes, verify / crypto bound for verification (ratio of the medians);"
@@ -417,10 +389,8 @@ def markdown(sizes: Sizes, r: Results, command: str) -> str:
         " ours / fastest plain (or bound). The target is judged on ratio.",
         f"Load average (1 min) before / after the run: {r.load[0]:.2f} / {r.load[1]:.2f}.",
         "",
-        "| " + " | ".join(HEADER) + " |",
-        "|" + "|".join("---" for _ in HEADER) + "|",
+        *markdown_table(HEADER, rows(sizes, r)),
     ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows(sizes, r)]
     med = statistics.median
     lines += ["", "CPU time of this process inside ``save`` (median µs/event; the rest of the"
               " wall time is waiting, mostly for fsync):", ""]
@@ -430,41 +400,26 @@ def markdown(sizes: Sizes, r: Results, command: str) -> str:
                      f" {ours / events * 1e6:.1f} ({ours / plain:.2f}x)")
     lines += ["", "Every run, in seconds, in the order run:", ""]
     for (wl, name), times in r.write.items():
-        lines.append(f"- write ({wl}) {name}: {_seconds(times)}")
+        lines.append(f"- write ({wl}) {name}: {seconds(times)}")
     for wl, times in r.verify.items():
-        lines.append(f"- verify ({wl}): {_seconds(times)}; bound: {_seconds(r.bound[wl])};"
+        lines.append(f"- verify ({wl}): {seconds(times)}; bound: {seconds(r.bound[wl])};"
                      f" cpu: {', '.join(f'{c:.2f}' for c in r.verify_cpu[wl])}")
     return "\n".join(lines) + "\n"
 
 
-def _seconds(times: list[float]) -> str:
-    return ", ".join(f"{t:.3f}" for t in times)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="10x smaller sizes (smoke run)")
-    parser.add_argument("--reps", type=int, default=None, help="runs per side (default 5, 3)")
-    parser.add_argument("--markdown-out", type=Path, help="also write the markdown table here")
-    parser.add_argument("--workdir", type=Path, help="directory for the databases (default tmp)")
-    args = parser.parse_args(argv)
+    options = parser(__doc__)
+    options.add_argument("--reps", type=int, default=None, help="runs per side (default 5, 3)")
+    args = options.parse_args(argv)
     scale = 10 if args.quick else 1
     reps = args.reps or (3 if args.quick else 5)
     sizes = Sizes(a_commits=10_000 // scale, b_commits=1_000 // scale, reps=reps)
     console = Console(stderr=True)
-    command = "python benchmarks/store.py" + " ".join([""] + (argv or sys.argv[1:]))
+    command = command_line("store.py", argv)
     with tempfile.TemporaryDirectory(prefix="store-bench-", dir=args.workdir) as tmp:
         results, _ = run(sizes, Path(tmp), lambda s: console.log(s))
-    table = Table(title="creditledger store vs plain eventsourcing (SQLite)")
-    for column in HEADER:
-        table.add_column(column, justify="left" if column == "case" else "right")
-    for row in rows(sizes, results):
-        table.add_row(*row)
-    Console(width=max(Console().width, 150)).print(table)
-    text = markdown(sizes, results, command)
-    print(text)
-    if args.markdown_out:
-        args.markdown_out.write_text(text, encoding="utf-8")
+    print_table("creditledger store vs plain eventsourcing (SQLite)", HEADER, rows(sizes, results))
+    publish(markdown(sizes, results, command), args.markdown_out)
     return 0
 
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from creditledger.cli.demo import DEMO_PASSPHRASE
 from creditledger.crypto.keys import SigningKey
-from creditledger.demo import DEMO_PASSPHRASE
 
 
 def demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

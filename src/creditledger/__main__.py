@@ -1,5 +1,5 @@
 """``python -m creditledger``: the same as the ``creditledger`` command."""
 
-from creditledger.cli import main
+from creditledger.cli.app import main
 
 main()

@@ -12,14 +12,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import typer
 from eventsourcing.domain import Aggregate, event
 from typer.testing import CliRunner
 
-from creditledger.audit_cli import register_cli
+from creditledger.audit.checkpoints import publish_checkpoint
+from creditledger.cli.app import app
 from creditledger.crypto.keys import SigningKey
-from creditledger.tlog import publish_checkpoint
-from tests.bank.fixtures import EVIDENCE, TODAY, World, make_world
+from tests.services.bank.fixtures import EVIDENCE, TODAY, World, make_world
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDALONE = ROOT / "docs" / "verify_bundle_standalone.py"
@@ -73,13 +72,6 @@ def build_bank(directory: Path) -> Bank:
 
 def cli(*args: str, env: dict[str, str] | None = None) -> Any:
     """Run an auditor command in process: the result has exit_code, stdout and stderr."""
-    app = typer.Typer(pretty_exceptions_enable=False)
-    register_cli(app)
-
-    @app.callback()
-    def _root() -> None:  # keep subcommand names even with one command
-        pass
-
     runner = CliRunner()
     return runner.invoke(app, list(args), env={"COLUMNS": "200", **(env or {})})
 

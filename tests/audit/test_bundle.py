@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
-from creditledger.bundle import Bundle, BundleVerificationError, build_bundle, verify_bundle
+from creditledger.audit.bundle import Bundle, build_bundle
+from creditledger.audit.bundle_verify import verify_bundle
+from creditledger.audit.checkpoints import publish_checkpoint
 from creditledger.crypto.keys import PublicKey, SigningKey
-from creditledger.persistence import link_hash
-from creditledger.tlog import publish_checkpoint
+from creditledger.errors import BundleVerificationError
+from creditledger.store.format import link_hash
 
 from .helpers import Bank, build_bank, cli, other_key, standalone, write_json
 
@@ -258,7 +260,7 @@ def test_prove_refuses_what_it_cannot_prove(bank: Bank, tmp_path: Path) -> None:
     missing = cli("prove", str(tmp_path / "none.ledger"), "--learner", "S1")
     assert missing.exit_code == 2 and "no such file" in missing.stderr
     stranger = SigningKey.generate()
-    from creditledger.checkpoint import Checkpoint, sign_checkpoint
+    from creditledger.crypto.note import Checkpoint, sign_checkpoint
 
     forged = tmp_path / "forged.txt"
     forged.write_text(sign_checkpoint(Checkpoint("creditledger.example/x", 1, bytes(32)),
@@ -270,7 +272,7 @@ def test_prove_refuses_what_it_cannot_prove(bank: Bank, tmp_path: Path) -> None:
 def test_prove_without_a_checkpoint_asks_for_one_and_notes_later_events(tmp_path: Path) -> None:
     bank = build_bank(tmp_path)
     fresh = tmp_path / "fresh.ledger"
-    from tests.bank.fixtures import make_world
+    from tests.services.bank.fixtures import make_world
 
     world = make_world(fresh)
     world.bank.close()
@@ -278,8 +280,8 @@ def test_prove_without_a_checkpoint_asks_for_one_and_notes_later_events(tmp_path
     assert none.exit_code == 2 and "no checkpoint" in none.stderr
     from decimal import Decimal
 
-    from creditledger.bank import CreditBank
-    from tests.bank.fixtures import EVIDENCE, TODAY
+    from creditledger.services.bank import CreditBank
+    from tests.services.bank.fixtures import EVIDENCE, TODAY
 
     credit_bank = CreditBank.open(bank.path)
     credit_bank.recognise_course_result(learner_id="S1", course_code="GG1001", term="2022-2023-1",
@@ -296,8 +298,8 @@ def test_prove_without_a_checkpoint_asks_for_one_and_notes_later_events(tmp_path
 
 
 def test_a_learner_with_conversions_gets_the_transfer_ledger_too(tmp_path: Path) -> None:
-    from tests.transfers.builders import certificate_rule
-    from tests.transfers.world import TODAY, make_world
+    from tests.services.transfers.builders import certificate_rule
+    from tests.services.transfers.world import TODAY, make_world
 
     world = make_world(tmp_path / "t.ledger")
     world.publish(certificate_rule())

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from creditledger.checkpoint import (
+from creditledger.crypto.keys import SigningKey
+from creditledger.crypto.note import (
     Checkpoint,
-    CheckpointError,
     SignedNote,
     key_hash,
     open_checkpoint,
@@ -23,7 +23,7 @@ from creditledger.checkpoint import (
     verify_note,
     vkey,
 )
-from creditledger.crypto.keys import SigningKey
+from creditledger.errors import CheckpointError
 
 ORIGIN = "creditledger.example/ledger-1"
 ROOT = bytes(range(32))

@@ -8,14 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from creditledger.crypto.merkle import (
-    InvalidProof,
-    LevelNodeStore,
-    MemoryNodeStore,
-    MerkleTree,
-    leaf_hash,
-    root_from_hashes,
-)
+from creditledger.crypto.merkle import InvalidProof, leaf_hash, root_from_hashes
+from creditledger.crypto.merkle_tree import LevelNodeStore, MemoryNodeStore, MerkleTree
 
 
 def _leaves(n: int) -> list[bytes]:

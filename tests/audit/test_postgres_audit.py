@@ -18,22 +18,27 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from typer.testing import CliRunner
 
-from creditledger.bundle import build_bundle, verify_bundle
-from creditledger.cli import app
+from creditledger.audit.bundle import build_bundle
+from creditledger.audit.bundle_verify import verify_bundle
+from creditledger.audit.checkpoints import (
+    prove_consistency,
+    publish_checkpoint,
+    recorded_checkpoints,
+)
+from creditledger.audit.export import export_to_sqlite
+from creditledger.audit.verify import sign_head, verify_ledger, verify_reader
+from creditledger.cli.app import app
 from creditledger.crypto.keys import SigningKey
 from creditledger.errors import (
     ConflictError,
     LedgerUnavailableError,
     UnusableLedgerError,
 )
-from creditledger.export import export_to_sqlite
-from creditledger.ledger import Ledger
-from creditledger.merkle_recorder import LedgerTree
-from creditledger.readers import PostgresReader
-from creditledger.tlog import prove_consistency, publish_checkpoint, recorded_checkpoints
-from creditledger.verify import sign_head, verify_ledger, verify_reader
+from creditledger.store.ledger import Ledger
+from creditledger.store.readers import PostgresReader
+from creditledger.store.tree import LedgerTree
 from tests.audit.helpers import PASSPHRASE, Tally
-from tests.bank.fixtures import EVIDENCE, TODAY, make_world
+from tests.services.bank.fixtures import EVIDENCE, TODAY, make_world
 from tests.store.pg_ledgers import connect
 
 TABLES = {
@@ -294,7 +299,7 @@ def test_checkpoints_and_proofs_from_postgres_match_those_of_its_exported_copy(
 def test_a_checkpoint_of_a_postgres_ledger_is_refused_when_it_is_tampered(
     pg_bank: PgBank,
 ) -> None:
-    from creditledger.verify import TamperedLedgerError
+    from creditledger.errors import TamperedLedgerError
     from tests.store.pg_ledgers import PgTamper
 
     with PgTamper(pg_bank.url) as t:

@@ -21,9 +21,10 @@ from creditledger.crypto.merkle import (
     verify_inclusion,
 )
 from creditledger.errors import UnusableLedgerError
-from creditledger.ledger import Ledger
-from creditledger.merkle_recorder import LOW_LEVELS, LedgerTree, SQLiteNodeStore
-from creditledger.sqlite import ChainedSQLiteApplicationRecorder
+from creditledger.store.ledger import Ledger
+from creditledger.store.merkle import LOW_LEVELS, SQLiteNodeStore
+from creditledger.store.sqlite import ChainedSQLiteApplicationRecorder
+from creditledger.store.tree import LedgerTree
 
 from .helpers import Tally
 

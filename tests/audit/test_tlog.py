@@ -9,22 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from creditledger.checkpoint import SignedNote, open_checkpoint, origin_for, verify_note
-from creditledger.crypto.keys import SigningKey
-from creditledger.crypto.merkle import root_from_hashes
-from creditledger.errors import NotAuthorisedError
-from creditledger.ledger import Ledger
-from creditledger.merkle_recorder import LedgerTree
-from creditledger.tlog import (
+from creditledger.audit.checkpoints import (
     ConsistencyFile,
-    InconsistentLedgerError,
     prove_consistency,
     publish_checkpoint,
     read_genesis,
     recorded_checkpoints,
     verify_consistency_file,
 )
-from creditledger.verify import TamperedLedgerError, verify_ledger
+from creditledger.audit.verify import verify_ledger
+from creditledger.crypto.keys import SigningKey
+from creditledger.crypto.merkle import root_from_hashes
+from creditledger.crypto.note import SignedNote, open_checkpoint, origin_for, verify_note
+from creditledger.errors import InconsistentLedgerError, NotAuthorisedError, TamperedLedgerError
+from creditledger.store.ledger import Ledger
+from creditledger.store.tree import LedgerTree
 
 from .helpers import PASSPHRASE, Tally, cli
 

@@ -22,8 +22,6 @@ from creditledger.crypto.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     InvalidProof,
-    MemoryNodeStore,
-    MerkleTree,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -32,6 +30,7 @@ from creditledger.crypto.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from creditledger.crypto.merkle_tree import MemoryNodeStore, MerkleTree
 
 from . import merkle_reference as ref
 
@@ -41,10 +40,11 @@ GOLDEN_CASE_COUNT = 196
 
 
 def _golden_dir() -> Path:
-    """$CREDITLEDGER_TESTDATA (the testdata root or rfc9162/ itself), else /work/shared/..."""
+    """$CREDITLEDGER_TESTDATA (the testdata root or rfc9162/ itself), else the copy vendored
+    in ``tests/data/rfc9162`` (Apache-2.0, see its README)."""
     override = os.environ.get("CREDITLEDGER_TESTDATA")
     if not override:
-        return Path(__file__).resolve().parents[3] / "shared" / "testdata" / "rfc9162"
+        return Path(__file__).resolve().parents[1] / "data" / "rfc9162"
     root = Path(override)
     return root / "rfc9162" if (root / "rfc9162").is_dir() else root
 

@@ -10,12 +10,10 @@ from creditledger.domain import (
     Achievement,
     AchievementKind,
     AchievementStatus,
-    AlreadyRevokedError,
     Category,
     CertificateDetails,
     CertificateLevel,
     CertificationMethod,
-    DuplicateAchievementError,
     Evidence,
     LearningRecordDetails,
     RevocationReason,
@@ -27,7 +25,7 @@ from creditledger.domain import (
     learning_record_key,
     same_achievement,
 )
-from creditledger.errors import ValidationError
+from creditledger.errors import AlreadyRevokedError, DuplicateAchievementError, ValidationError
 
 from .builders import (
     EVIDENCE,

@@ -10,17 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from creditledger.domain import (
-    AlreadyReversedError,
-    Category,
-    DuplicateCreditError,
-    LearnerType,
-    PersonalData,
-    learner_account_id,
-)
+from creditledger.domain import Category, LearnerType, PersonalData, learner_account_id
 from creditledger.errors import (
+    AlreadyReversedError,
     ConflictError,
     CreditLedgerError,
+    DuplicateCreditError,
     NotFoundError,
     ValidationError,
 )

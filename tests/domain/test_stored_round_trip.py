@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from creditledger.crypto.keys import SigningKey
-from creditledger.ledger import Ledger
+from creditledger.store.ledger import Ledger
 
 from ..store.contract import assert_intact, ledger_rows
 from .scenario import every_event_scenario

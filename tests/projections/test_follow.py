@@ -17,15 +17,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from creditledger.bank import CreditBank
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import PersonalData
 from creditledger.errors import LedgerUnavailableError
-from creditledger.projections import Projector, default_projections, open_projector
+from creditledger.projections import Projector, default_projections
 from creditledger.projections import queries as q
 from creditledger.projections.runner import TRACKING_TABLE
+from creditledger.services.bank import CreditBank
+from tests.services.bank.fixtures import EVIDENCE, TODAY, make_world
 
-from ..bank.fixtures import EVIDENCE, TODAY, make_world
 from ..store.contract import is_postgres
 
 NEVER = 600.0
@@ -81,7 +81,7 @@ class Follower:
         self.thread.start()
 
     def _run(self, bank: CreditBank, views: Path, poll: float) -> None:
-        projector = open_projector(bank, views)
+        projector = bank.read_models(views)
         try:
             self.applied = projector.follow(self.stop, poll=poll)
         except BaseException as e:  # reported by the test thread
@@ -128,10 +128,10 @@ def test_views_follow_another_process_promptly_and_exactly_once_across_restarts(
         world.bank.recognise_course_result(learner_id="W1", course_code="GG1001",
                                            term="2021-2022-2", score=Decimal(90),
                                            evidence=EVIDENCE, signer=world.gzcc, today=TODAY)
-        restarted = open_projector(world.bank, views)
+        restarted = world.bank.read_models(views)
         assert restarted.position() == head
         assert restarted.follow(timeout=0) == world.size() - head
-        fresh = Projector(world.bank.recorder, tmp_path / "fresh.db", default_projections())
+        fresh = Projector(world.recorder, tmp_path / "fresh.db", default_projections())
         fresh.catch_up()
         assert snapshot(restarted) == snapshot(fresh)
         for learner in ("W1", "W2"):
@@ -151,7 +151,7 @@ def test_follow_returns_promptly_when_stopped_or_timed_out(
     ledger_target: str | Path, tmp_path: Path, how: str
 ) -> None:
     world = make_world(ledger_target, tmp_path)
-    projector = open_projector(world.bank, world.views)
+    projector = world.bank.read_models(world.views)
     stop = threading.Event()
     try:
         threading.Timer(0.3, stop.set).start()
@@ -209,7 +209,7 @@ def test_a_follower_whose_connection_is_cut_says_so_and_a_new_follow_resumes(
         assert "following the ledger" in str(follower.error)
         world.bank.open_account(learner_id="W9", learner_type="society_member",
                                 personal_data=PersonalData(name="刘"), signer=world.gzcc)
-        again = open_projector(world.bank, views)  # the same bank: no restart of the system
+        again = world.bank.read_models(views)  # the same bank: no restart of the system
         assert again.follow(timeout=0) == 1 and again.position() == world.size()
         again.close()
     finally:

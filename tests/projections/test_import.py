@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from creditledger.batch import ImportRejectedError, import_file
+from creditledger.audit.verify import verify_ledger
 from creditledger.domain import Category
-from creditledger.verify import verify_ledger
-
-from ..bank.fixtures import TODAY, World, make_world
+from creditledger.errors import ImportRejectedError
+from creditledger.services.batch import import_file
+from tests.services.bank.fixtures import TODAY, World, make_world
 
 
 @pytest.fixture()

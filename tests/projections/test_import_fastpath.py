@@ -28,14 +28,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from creditledger import batch
-from creditledger.bank import CreditBank
-from creditledger.batch import ImportReport, import_file
-from creditledger.domain import Category, DuplicateAchievementError, learner_account_id
-from creditledger.errors import ConflictError
-from creditledger.verify import verify_ledger
-
-from ..bank.fixtures import TODAY, World, make_world
+from creditledger.audit.verify import verify_ledger
+from creditledger.domain import Category, learner_account_id
+from creditledger.errors import ConflictError, DuplicateAchievementError
+from creditledger.services import batch
+from creditledger.services.bank import CreditBank
+from creditledger.services.batch import ImportReport, import_file
+from creditledger.services.core import ledger_of
+from tests.services.bank.fixtures import TODAY, World, make_world
 
 PASSPHRASE = b"pw"
 EVIDENCE = "成绩单"
@@ -149,13 +149,13 @@ def ledger_content(world: World) -> tuple[list[Any], list[Any], dict[str, Any]]:
     timeless = {"_created_on", "_modified_on", "_pending_events"}
     states = {}
     for oid in dict.fromkeys(e[1] for e in events):
-        aggregate: Any = world.bank.repository.get(UUID(oid))
+        aggregate: Any = ledger_of(world.bank).repository.get(UUID(oid))
         states[oid] = {k: v for k, v in vars(aggregate).items() if k not in timeless}
     return events, commits, states
 
 
 def head(world: World) -> int:
-    return world.bank.recorder.max_notification_id() or 0
+    return ledger_of(world.bank).recorder.max_notification_id() or 0
 
 
 @contextmanager
@@ -199,7 +199,7 @@ def before_first_save(world: World, action: Callable[[], None]) -> Iterator[None
     """Run ``action`` in the window between the write pass's check that the ledger's head has not
     moved and the save of the first planned chunk (the plan reads the head before the dry run,
     then once before each planned chunk)."""
-    recorder = world.bank.recorder
+    recorder = ledger_of(world.bank).recorder
     read_head = recorder.max_notification_id
     reads = [0]
 
@@ -221,7 +221,7 @@ OTHER_WRITER = f"""
 import sys
 from decimal import Decimal
 from datetime import date
-from creditledger.bank import CreditBank
+from creditledger.services.bank import CreditBank
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import Evidence, PersonalData
 
@@ -397,7 +397,7 @@ def test_a_conflicting_row_another_process_recorded_meanwhile_raises_conflict_er
     assert isinstance(caught.value, DuplicateAchievementError)
     assert caught.value.fields == ("course",)
     assert head(world) == size + 2 + 4  # the other writer's commit, then chunk one's
-    recorded = world.bank.load(learner_account_id("L3"))
+    recorded = ledger_of(world.bank).load(learner_account_id("L3"))
     assert recorded.version == 2
     (entry,) = recorded.entries.values()
     achievement = world.bank.achievement(entry.achievement_id)
@@ -503,7 +503,7 @@ def test_an_import_reads_the_key_registry_once_per_key_not_once_per_row(
     world: World, tmp_path: Path
 ) -> None:
     registry_reads = []
-    get = world.bank.repository.get
+    get = ledger_of(world.bank).repository.get
 
     def counted_get(aggregate_id: UUID, **kwargs: Any) -> Any:
         aggregate = get(aggregate_id, **kwargs)
@@ -512,7 +512,7 @@ def test_an_import_reads_the_key_registry_once_per_key_not_once_per_row(
         return aggregate
 
     file = results_file(tmp_path, [f"L{i}" for i in range(1, 6)])
-    with patch.object(world.bank.repository, "get", counted_get):
+    with patch.object(ledger_of(world.bank).repository, "get", counted_get):
         report = import_file(world.bank, file, signer=world.gzcc, today=TODAY)
     assert report.written == 5
     assert len(registry_reads) <= 1

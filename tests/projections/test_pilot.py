@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from creditledger.errors import ConflictError, ValidationError
-from creditledger.projections import open_projector
 from creditledger.projections.pilot import certificate_results, quota_completion
-
-from ..bank.fixtures import World, world_on
+from tests.services.bank.fixtures import World, world_on
 
 
 @pytest.fixture()
@@ -36,7 +34,7 @@ def test_quota_counts_in_school_learners_who_sat_by_31_december(world: World) ->
     sit(world, "S1", date(2022, 11, 1), True)    # the same learner twice counts once
     sit(world, "S2", date(2023, 1, 2), True)     # after 31 December: not this year's quota
     sit(world, "M1", date(2022, 6, 1), True)     # a member of society: not in school
-    projector = open_projector(world.bank, world.views)
+    projector = world.bank.read_models(world.views)
     projector.catch_up()
     rows = {r.major: r for r in quota_completion(projector.db, 2022)}
     assert (rows["会计"].quota, rows["会计"].sat, rows["会计"].met) == (2, 1, False)
@@ -48,7 +46,7 @@ def test_pass_rates_by_certificate_level_and_major(world: World) -> None:
     sit(world, "S1", date(2022, 6, 1), True)
     sit(world, "S2", date(2022, 6, 1), False)
     sit(world, "S2", date(2022, 9, 1), True)
-    projector = open_projector(world.bank, world.views)
+    projector = world.bank.read_models(world.views)
     projector.catch_up()
     (row,) = certificate_results(projector.db)
     assert row.group == ("finance", "intermediate", "会计")
@@ -63,7 +61,7 @@ def test_a_quota_may_be_changed_once_a_year(world: World) -> None:
         world.bank.change_pilot_quotas(issuer="ISSUER", certificate_code="finance",
                                        level="intermediate", year=2022, quotas={"会计": 4},
                                        reason="again", signer=world.gzcc)
-    projector = open_projector(world.bank, world.views)
+    projector = world.bank.read_models(world.views)
     projector.catch_up()
     rows = {r.major: r.quota for r in quota_completion(projector.db, 2022)}
     assert rows == {"会计": 3, "财务管理": 1}

@@ -13,18 +13,12 @@ import pytest
 import sqlite_utils
 from hypothesis import given
 
-from creditledger.errors import CreditLedgerError, NotFoundError
-from creditledger.projections import (
-    CreditsProjection,
-    ProjectionTimeout,
-    Projector,
-    default_projections,
-    open_projector,
-)
+from creditledger.errors import CreditLedgerError, NotFoundError, ProjectionTimeout
+from creditledger.projections import CreditsProjection, Projector, default_projections
 from creditledger.projections import queries as q
-
-from ..bank.fixtures import EVIDENCE, TODAY, World, make_world, world_on
-from ..bank.test_bank_properties import _apply, commands
+from creditledger.services.core import ledger_of
+from tests.services.bank.fixtures import EVIDENCE, TODAY, World, make_world, world_on
+from tests.services.bank.test_bank_properties import _apply, commands
 
 
 def snapshot(db: sqlite_utils.Database) -> dict[str, list[Any]]:
@@ -51,7 +45,7 @@ def test_balances_and_transcript_follow_the_ledger_with_positions(world: World) 
     a = recognise(world)
     world.bank.revoke(a.id, reason="error", note="wrong sheet", signer=world.gzcc, today=TODAY)
     recognise(world, "GG1001")
-    projector = open_projector(world.bank, world.views)
+    projector = world.bank.read_models(world.views)
     projector.catch_up()
     assert q.balances(projector.db, "S1") == world.bank.balances("S1")
     lines = q.transcript(projector.db, "S1")
@@ -66,11 +60,11 @@ def test_balances_and_transcript_follow_the_ledger_with_positions(world: World) 
 
 def test_a_replayed_event_is_never_applied_twice(world: World) -> None:
     recognise(world)
-    projector = open_projector(world.bank, world.views)
+    projector = world.bank.read_models(world.views)
     projector.catch_up()
     before = snapshot(projector.db)
     # Replaying the same batch (as after a crash before the tracking row was read) changes nothing.
-    notifications = world.bank.recorder.select_notifications(1, 10_000)
+    notifications = world.recorder.select_notifications(1, 10_000)
     projector._apply_batch(notifications)
     assert snapshot(projector.db) == before
 
@@ -87,18 +81,18 @@ def test_a_crash_mid_batch_rolls_back_rows_and_position_together(
             raise RuntimeError("power cut")
 
     views = tmp_path / "views.db"
-    crashing = Projector(world.bank.recorder, views, [Crashing()], batch_size=7)
+    crashing = Projector(world.recorder, views, [Crashing()], batch_size=7)
     with pytest.raises(RuntimeError):
         crashing.catch_up()
     tracked = crashing.position()
-    first_account = world.bank.recorder.select_notifications(
+    first_account = world.recorder.select_notifications(
         1, 1, topics=sorted(CreditsProjection.topics))[0].id
     assert tracked < first_account  # the failed batch moved neither rows nor position
     assert crashing.db.execute("SELECT COUNT(*) FROM accounts").fetchone()[0] == 0
     crashing.close()
-    resumed = Projector(world.bank.recorder, views, [CreditsProjection()], batch_size=7)
+    resumed = Projector(world.recorder, views, [CreditsProjection()], batch_size=7)
     resumed.catch_up()
-    fresh = Projector(world.bank.recorder, tmp_path / "fresh.db", [CreditsProjection()])
+    fresh = Projector(world.recorder, tmp_path / "fresh.db", [CreditsProjection()])
     fresh.catch_up()
     assert snapshot(resumed.db) == snapshot(fresh.db)
 
@@ -106,22 +100,22 @@ def test_a_crash_mid_batch_rolls_back_rows_and_position_together(
 def test_restart_resumes_where_it_stopped(world: World, tmp_path: Path) -> None:
     recognise(world)
     views = tmp_path / "views.db"
-    first = Projector(world.bank.recorder, views, default_projections())
+    first = Projector(world.recorder, views, default_projections())
     first.catch_up()
     stopped_at = first.position()
     first.close()
     recognise(world, "GG1001")
-    second = Projector(world.bank.recorder, views, default_projections())
+    second = Projector(world.recorder, views, default_projections())
     assert second.position() == stopped_at
-    assert second.catch_up() == world.bank.recorder.max_notification_id() - stopped_at
+    assert second.catch_up() == world.recorder.max_notification_id() - stopped_at
 
 
 def test_read_your_writes_waits_for_a_position(world: World) -> None:
-    projector = open_projector(world.bank, world.views)
-    recordings = world.bank.save(*[], signer=world.gzcc)
+    projector = world.bank.read_models(world.views)
+    recordings = ledger_of(world.bank).save(*[], signer=world.gzcc)
     assert recordings == []
     recognise(world)
-    head = world.bank.recorder.max_notification_id()
+    head = world.recorder.max_notification_id()
     projector.wait_for(head, timeout=5)
     assert projector.position() >= head
     with pytest.raises(ProjectionTimeout):
@@ -129,7 +123,7 @@ def test_read_your_writes_waits_for_a_position(world: World) -> None:
 
 
 def test_catalog_search_by_code_name_category_and_level(world: World) -> None:
-    projector = open_projector(world.bank, world.views)
+    projector = world.bank.read_models(world.views)
     projector.catch_up()
     found = q.search_catalog(projector.db, text="会计")
     assert [e.code for e in found if e.type == "course"] == ["KJ1101"]
@@ -144,7 +138,7 @@ def test_statistics_count_credits_net_of_revocations(world: World) -> None:
     a = recognise(world)
     recognise(world, "GG1001")
     world.bank.revoke(a.id, reason="error", note="x", signer=world.gzcc, today=TODAY)
-    projector = open_projector(world.bank, world.views)
+    projector = world.bank.read_models(world.views)
     projector.catch_up()
     (row,) = q.credit_statistics(projector.db, ("kind", "institution"))
     assert row.group == ("course_result", "GZCC")
@@ -156,7 +150,7 @@ def test_statistics_count_credits_net_of_revocations(world: World) -> None:
 def test_rebuild_from_scratch_equals_the_incrementally_kept_model(cmds: list[Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         world = make_world(Path(tmp) / "p.ledger")
-        incremental = Projector(world.bank.recorder, Path(tmp) / "inc.db", default_projections(),
+        incremental = Projector(world.recorder, Path(tmp) / "inc.db", default_projections(),
                                 batch_size=3)
         known: list[Any] = []
         for cmd in cmds:
@@ -167,9 +161,9 @@ def test_rebuild_from_scratch_equals_the_incrementally_kept_model(cmds: list[Any
             except CreditLedgerError:
                 pass
             incremental.catch_up()
-        rebuilt = Projector(world.bank.recorder, Path(tmp) / "inc.db", default_projections())
+        rebuilt = Projector(world.recorder, Path(tmp) / "inc.db", default_projections())
         rebuilt.rebuild()
-        scratch = Projector(world.bank.recorder, Path(tmp) / "new.db", default_projections())
+        scratch = Projector(world.recorder, Path(tmp) / "new.db", default_projections())
         scratch.catch_up()
         assert snapshot(rebuilt.db) == snapshot(scratch.db)
         for learner in ("S1", "S2"):

@@ -6,14 +6,12 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from creditledger.bank import CreditBank
-from creditledger.demo import run_demo
-from creditledger.projections import open_projector
+from creditledger.cli.demo import run_demo
 from creditledger.projections import queries as q
 from creditledger.projections import transfers as t
-
-from ..transfers.builders import certificate_rule
-from ..transfers.world import TODAY, world_on
+from creditledger.services.bank import CreditBank
+from tests.services.transfers.builders import certificate_rule
+from tests.services.transfers.world import TODAY, world_on
 
 
 def test_demo_conversions_show_in_balances_exemptions_history_and_transcript(
@@ -24,7 +22,7 @@ def test_demo_conversions_show_in_balances_exemptions_history_and_transcript(
     with open(tmp_path / "out.txt", "w") as out:
         result = run_demo(tmp_path / "demo.ledger", Console(file=out))
     bank = CreditBank.open(result.ledger_path)
-    projector = open_projector(bank)
+    projector = bank.read_models()
     projector.catch_up()
     learner = "SOC-2022-0031"
     balances = {b.account: b for b in t.requirement_balances(projector.db, learner)}
@@ -44,8 +42,8 @@ def test_demo_conversions_show_in_balances_exemptions_history_and_transcript(
     # revoking the certificate takes the exemption away and reverses its credits
     cert = next(e for e in bank.exemptions(learner))
     issuer = result.keys_dir / "placeholder-issuer-4.pem"
+    from creditledger.cli.demo import DEMO_PASSPHRASE
     from creditledger.crypto.keys import SigningKey
-    from creditledger.demo import DEMO_PASSPHRASE
 
     signer = SigningKey.load(issuer, DEMO_PASSPHRASE.encode())
     bank.revoke(cert.source_achievement_ids[0], reason="fraud", note="forged certificate",
@@ -67,7 +65,7 @@ def test_transfer_views_agree_with_the_bank_through_conversion_and_revocation(
         cert = world.certificate()
         world.bank.convert(learner_id="S1", source_achievement_ids=[cert.id], rule_id="cert",
                            signer=world.gzcc, today=TODAY)
-        projector = open_projector(world.bank, world.views)
+        projector = world.bank.read_models(world.views)
         projector.catch_up()
         posted = {b.account: b.posted for b in t.requirement_balances(projector.db, "S1")}
         expected = {a: v for a, v in world.bank.requirement_balances("S1").items() if v}

@@ -20,12 +20,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from creditledger.bank import CreditBank
+from creditledger.audit.verify import VerifyReport, verify_ledger
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import Achievement, Evidence, PersonalData, RuleRef
-from creditledger.persistence import ZERO_HASH, CommitStatement, decode_state, link_hash
-from creditledger.registry import GENESIS_TOPIC, REGISTRY_TOPICS, KeyBook
-from creditledger.verify import VerifyReport, verify_ledger
+from creditledger.services.bank import CreditBank
+from creditledger.store.format import ZERO_HASH, CommitStatement, link_hash
+from creditledger.store.mapper import decode_state
+from creditledger.store.registry import GENESIS_TOPIC, REGISTRY_TOPICS, KeyBook
 
 PASSPHRASE = b"robustness"
 TODAY = date(2022, 7, 15)

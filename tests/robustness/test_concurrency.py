@@ -17,10 +17,10 @@ from uuid import UUID
 
 import pytest
 
-from creditledger.bank import CreditBank
 from creditledger.domain import Category
+from creditledger.services.bank import CreditBank
+from tests.services.alliance.world import course_info, make_world
 
-from ..alliance.world import course_info, make_world
 from .ledgers import PASSPHRASE, TRAINING_CREDITS, check_chain, make_bank, size, verifies
 from .workers import admit, worker_context, write_records
 

@@ -22,7 +22,7 @@ import pytest
 
 from creditledger.domain import Category, achievement_id, learning_record_key
 from creditledger.errors import LedgerUnavailableError
-from creditledger.projections import open_projector, queries
+from creditledger.projections import queries
 
 from .ledgers import (
     TRAINING_CREDITS,
@@ -97,7 +97,7 @@ def test_a_lost_server_raises_a_clear_error_loses_nothing_and_the_same_bank_work
         return record_training(bank, keys.trainer, "M1", reference)
 
     before = [record(f"BEFORE-{n}").id for n in range(3)]
-    projector = open_projector(bank, tmp_path / "views.db")
+    projector = bank.read_models(tmp_path / "views.db")
     projector.catch_up()
     schema = pg_url.partition("?schema=")[2]
     stopped: list[float] = []

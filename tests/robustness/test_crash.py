@@ -29,9 +29,9 @@ from typing import Any
 
 import pytest
 
-from creditledger.bank import CreditBank
-from creditledger.batch import import_file
 from creditledger.domain import Category, achievement_id, learning_record_key
+from creditledger.services.bank import CreditBank
+from creditledger.services.batch import import_file
 
 from .ledgers import (
     TODAY,

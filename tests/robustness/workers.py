@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from creditledger.bank import CreditBank
-from creditledger.batch import import_file
-from creditledger.domain.alliance import CapacityError
+from creditledger.errors import CapacityError
+from creditledger.services.bank import CreditBank
+from creditledger.services.batch import import_file
+from creditledger.services.core import ledger_of
 
 from .ledgers import TODAY, load_key, record_training
 
@@ -25,7 +26,7 @@ def worker_context() -> Any:
     """Worker processes forked from a server that has imported the library once (``spawn``
     would import it again in every process: seconds on a small CI machine)."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["creditledger.bank", "tests.robustness.workers"])
+    ctx.set_forkserver_preload(["creditledger.services.bank", "tests.robustness.workers"])
     return ctx
 
 
@@ -85,7 +86,7 @@ def admit(target: str, offering_pem: str, offering: str, learners: list[str], go
           results: Any) -> None:
     """The offering school admits these learners into the course, one command each; reports
     each learner's outcome (``admitted``, ``full: ...`` or ``error: ...``)."""
-    from ..alliance.world import TERM_DAY
+    from tests.services.alliance.world import TERM_DAY
 
     key = load_key(offering_pem)
     bank = CreditBank.open(target)
@@ -113,12 +114,12 @@ def run_import(target: str, school_pem: str, rows: str, commit_size: int,
     key = load_key(school_pem)
     bank = CreditBank.open(target)
     with open(reports, "a", encoding="utf-8", buffering=1) as out:
-        out.write(f"started {bank.recorder.max_notification_id()}\n")
+        out.write(f"started {ledger_of(bank).recorder.max_notification_id()}\n")
 
         def progress(done: int, total: int) -> None:
             rows = done - total // 2
             if rows > 0:  # the write pass: called after each commit returned
-                out.write(f"{rows} {bank.recorder.max_notification_id()}\n")
+                out.write(f"{rows} {ledger_of(bank).recorder.max_notification_id()}\n")
 
         report = import_file(bank, Path(rows), signer=key, record_type="achievement",
                              commit_size=commit_size, today=TODAY, progress=progress)

@@ -30,6 +30,7 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from eventsourcing.persistence import RecordConflictError
 
+from creditledger.audit.verify import verify_ledger
 from creditledger.crypto.keys import SigningKey
 from creditledger.errors import (
     ConflictError,
@@ -38,10 +39,17 @@ from creditledger.errors import (
     UnusableLedgerError,
     ValidationError,
 )
-from creditledger.ledger import Ledger
-from creditledger.persistence import ZERO_HASH, CommitStatement, decode_state, link_hash
-from creditledger.registry import GENESIS_TOPIC, REGISTRY_TOPICS, KeyBook, KeyEntry, KeyRegistry
-from creditledger.verify import verify_ledger
+from creditledger.services.core import ledger_of
+from creditledger.store.format import ZERO_HASH, CommitStatement, link_hash
+from creditledger.store.ledger import Ledger
+from creditledger.store.mapper import decode_state
+from creditledger.store.registry import (
+    GENESIS_TOPIC,
+    REGISTRY_TOPICS,
+    KeyBook,
+    KeyEntry,
+    KeyRegistry,
+)
 
 from .ledgers import Account
 
@@ -103,8 +111,8 @@ class ChainSummary:
 def check_chain(target: Target) -> ChainSummary:
     """Recompute the ledger's chain from its rows and fail on the first broken rule.
 
-    Independent of :mod:`creditledger.verify`: positions ``1..n`` without gap, every hash
-    recomputed (:func:`~creditledger.persistence.link_hash`), every event linked to its global
+    Independent of :mod:`creditledger.audit.verify`: positions ``1..n`` without gap, every hash
+    recomputed (:func:`~creditledger.store.format.link_hash`), every event linked to its global
     and its aggregate predecessor, aggregate versions ``1..k``, commits numbered ``1..m`` that
     tile the positions in non-decreasing time, each signed (Ed25519, over its statement) by a key
     that the registry, as of that commit, lets sign then.
@@ -472,7 +480,7 @@ def closing_world(world: _W) -> Iterator[_W]:
 class LedgerWorld:
     """What the domain suites' worlds share: looks at their ledger that work on both backends.
 
-    A world has ``bank`` (a :class:`~creditledger.bank.CreditBank`), ``path`` (where its ledger
+    A world has ``bank`` (a :class:`~creditledger.CreditBank`), ``path`` (where its ledger
     is: a SQLite file, or a ``postgresql://...?schema=...`` URL) and ``folder`` (for files beside
     it, such as views databases; ``None``: the file's folder, or a new temporary one).
     """
@@ -483,7 +491,12 @@ class LedgerWorld:
 
     def size(self) -> int:
         """How many events the ledger holds (positions run ``1..n`` without gaps)."""
-        return int(self.bank.recorder.max_notification_id() or 0)
+        return int(self.bank.last_position())
+
+    @property
+    def recorder(self) -> Any:
+        """The event store's recorder under the bank (for store-level tests)."""
+        return ledger_of(self.bank).recorder
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """A read statement (``?`` placeholders) on the ledger's tables, past the library."""

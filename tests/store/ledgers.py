@@ -17,8 +17,8 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from creditledger.crypto.keys import SigningKey
-from creditledger.ledger import Ledger
-from creditledger.persistence import CommitStatement, event_hash, now_micros
+from creditledger.store.format import CommitStatement, event_hash, now_micros
+from creditledger.store.ledger import Ledger
 
 
 class Account(Aggregate):

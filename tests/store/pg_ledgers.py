@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 
 from creditledger.crypto.keys import SigningKey
-from creditledger.ledger import Ledger
+from creditledger.store.ledger import Ledger
 from tests.store.ledgers import Account
 
 TABLES = ("stored_events", "ledger_commits", "ledger_info", "merkle_nodes")

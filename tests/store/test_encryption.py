@@ -10,9 +10,9 @@ from pathlib import Path
 
 from eventsourcing.cryptography import AESCipher
 
+from creditledger.audit.verify import verify_ledger
 from creditledger.crypto.keys import SigningKey
-from creditledger.ledger import Ledger
-from creditledger.verify import verify_ledger
+from creditledger.store.ledger import Ledger
 
 from .ledgers import Account
 

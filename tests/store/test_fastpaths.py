@@ -21,11 +21,12 @@ from eventsourcing.persistence import IntegrityError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from creditledger import verify as verify_module
+from creditledger.audit import walker as verify_module
+from creditledger.audit.verify import verify_ledger
 from creditledger.crypto.keys import SigningKey
-from creditledger.ledger import Ledger
-from creditledger.persistence import EventLink, link_hash
-from creditledger.verify import TamperedLedgerError, verify_ledger
+from creditledger.errors import TamperedLedgerError
+from creditledger.store.format import EventLink, link_hash
+from creditledger.store.ledger import Ledger
 
 from .ledgers import Account, Tamper, build_ledger, checkpoint
 
@@ -138,7 +139,7 @@ def test_processes_threads_and_both_aggregate_checks_agree(tmp_path: Path, tampe
 
 
 def test_reading_predecessors_uses_the_index_not_a_table_scan(tmp_path: Path) -> None:
-    from creditledger.chain import SELECT_HASHES_CHUNK, _select_hashes_statement
+    from creditledger.store.chain import SELECT_HASHES_CHUNK, _select_hashes_statement
 
     built = build_ledger(tmp_path / "plan.ledger")
     conn = sqlite3.connect(built.path)

@@ -17,13 +17,13 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-import creditledger.chain
-import creditledger.postgres
+import creditledger.store.chain
+import creditledger.store.postgres
+from creditledger.audit.verify import verify_ledger
 from creditledger.crypto.keys import SigningKey
-from creditledger.crypto.merkle import LevelNodeStore, MerkleTree
-from creditledger.ledger import Ledger
-from creditledger.postgres import ChainedPostgresApplicationRecorder
-from creditledger.verify import verify_ledger
+from creditledger.crypto.merkle_tree import LevelNodeStore, MerkleTree
+from creditledger.store.ledger import Ledger
+from creditledger.store.postgres import ChainedPostgresApplicationRecorder
 from tests.store.ledgers import Account
 from tests.store.pg_ledgers import connect
 
@@ -60,13 +60,13 @@ def assert_stored_tree_is_the_events_tree(url: str) -> None:
 
 def count_predecessor_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     reads: list[int] = []
-    original = creditledger.chain._select_hashes_statement
+    original = creditledger.store.chain._select_hashes_statement
 
     def counted(n: int) -> str:
         reads.append(n)
         return original(n)
 
-    monkeypatch.setattr(creditledger.chain, "_select_hashes_statement", counted)
+    monkeypatch.setattr(creditledger.store.chain, "_select_hashes_statement", counted)
     return reads
 
 
@@ -104,7 +104,7 @@ def test_a_writer_far_behind_reads_afresh_and_the_ledger_verifies(
     pg_url: str, two_writers: tuple[Any, Any, SigningKey, SigningKey],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(creditledger.postgres, "CATCH_UP_LIMIT", 3)
+    monkeypatch.setattr(creditledger.store.postgres, "CATCH_UP_LIMIT", 3)
     one, two, a, b = two_writers
     mine, theirs = Account("mine"), Account("theirs")
     one.save(mine, signer=a)

@@ -16,13 +16,10 @@ import psycopg
 import pytest
 
 from creditledger.crypto.keys import SigningKey
-from creditledger.ledger import Ledger
-from creditledger.persistence import link_hash
-from creditledger.postgres import (
-    MerklePostgresApplicationRecorder,
-    postgres_env,
-    qmark_to_pyformat,
-)
+from creditledger.store.format import link_hash
+from creditledger.store.ledger import Ledger
+from creditledger.store.postgres import MerklePostgresApplicationRecorder, postgres_env
+from creditledger.store.postgres_connect import qmark_to_pyformat
 from tests.store.ledgers import Account
 
 

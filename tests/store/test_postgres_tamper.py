@@ -22,12 +22,13 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from creditledger.cli import app
-from creditledger.export import export_to_sqlite
-from creditledger.head import SignedHead
-from creditledger.ledger import Ledger
-from creditledger.persistence import event_hash
-from creditledger.verify import TamperedLedgerError, sign_head, verify_ledger
+from creditledger.audit.export import export_to_sqlite
+from creditledger.audit.head import SignedHead
+from creditledger.audit.verify import sign_head, verify_ledger
+from creditledger.cli.app import app
+from creditledger.errors import TamperedLedgerError
+from creditledger.store.format import event_hash
+from creditledger.store.ledger import Ledger
 from tests.store.pg_ledgers import PgBuilt, PgTamper, build_pg_ledger, connect
 
 MIDDLE = 8

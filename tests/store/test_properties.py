@@ -13,9 +13,10 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from creditledger.audit.verify import verify_ledger
 from creditledger.crypto.keys import SigningKey
-from creditledger.ledger import Ledger
-from creditledger.verify import TamperedLedgerError, verify_ledger
+from creditledger.errors import TamperedLedgerError
+from creditledger.store.ledger import Ledger
 
 from .ledgers import Account, Built, build_ledger
 

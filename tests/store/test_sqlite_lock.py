@@ -10,7 +10,7 @@ import pytest
 
 from creditledger.crypto.keys import SigningKey
 from creditledger.errors import LedgerBusyError
-from creditledger.ledger import Ledger
+from creditledger.store.ledger import Ledger
 from tests.store.ledgers import Account
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from creditledger.crypto.keys import SigningKey
 from creditledger.errors import ConflictError, UnusableLedgerError
-from creditledger.ledger import Ledger
+from creditledger.store.ledger import Ledger
 
 from .contract import StoreContract, Target
 from .ledgers import Tamper, build_ledger

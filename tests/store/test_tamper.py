@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from creditledger.cli import app
+from creditledger.audit.verify import sign_head
+from creditledger.cli.app import app
 from creditledger.crypto.keys import SigningKey
-from creditledger.ledger import Ledger
-from creditledger.persistence import CommitStatement, event_hash
-from creditledger.verify import sign_head
+from creditledger.store.format import CommitStatement, event_hash
+from creditledger.store.ledger import Ledger
 
 from .ledgers import Built, Tamper, build_ledger, checkpoint
 

@@ -5,31 +5,23 @@ application layer saves them (``Application.save(*aggregates)``). Every event pa
 from msgspec-encodable types only.
 """
 
-from creditledger.domain.achievement import (
-    Achievement,
+from creditledger.domain.achievement import Achievement, check_retry, same_achievement
+from creditledger.domain.achievement_record import (
     AchievementRecord,
     certificate_key,
     check_method_fits_kind,
-    check_retry,
     course_credit_rule,
     course_result_key,
     diploma_key,
     learning_record_key,
-    same_achievement,
 )
-from creditledger.domain.agreement import Agreement, AgreementVersion, agreement_id
 from creditledger.domain.alliance import (
     Alliance,
-    CapacityError,
     CertificateRecognition,
-    CertificateRevokedError,
     CourseCertificate,
     CourseInfo,
     CourseOffering,
-    DeadlinePassedError,
-    DisqualifiedError,
     Enrolment,
-    IllegalTransitionError,
     course_offering_id,
     submission_deadline,
 )
@@ -44,30 +36,7 @@ from creditledger.domain.catalog_data import (
     register_certificate,
 )
 from creditledger.domain.certificate import Certificate
-from creditledger.domain.conversion_policy import floor_to_step
-from creditledger.domain.conversion_record import Conversion, ConversionRequest, source_facts
-from creditledger.domain.conversion_rules import (
-    AmountKind,
-    AmountPolicy,
-    Cap,
-    CapScope,
-    Conditions,
-    ConversionRule,
-    LevelCredits,
-    RatioBasis,
-    RuleKind,
-    RuleSetVersion,
-    SourceSelector,
-    TransferScope,
-)
-from creditledger.domain.conversion_ruleset import ConversionRuleSet, rule_set_id
 from creditledger.domain.course import DEFAULT_PASS_MARK, Course, credit_value
-from creditledger.domain.errors import (
-    AlreadyReversedError,
-    AlreadyRevokedError,
-    DuplicateAchievementError,
-    DuplicateCreditError,
-)
 from creditledger.domain.ids import (
     CREDITLEDGER_NAMESPACE,
     achievement_id,
@@ -82,23 +51,32 @@ from creditledger.domain.institution import Institution
 from creditledger.domain.joint_assessment import recognise_joint_assessment
 from creditledger.domain.learner import CreditEntry, LearnerAccount, Reversal
 from creditledger.domain.programme import MAX_REQUIRED_CREDITS, Programme
-from creditledger.domain.transfer_errors import (
-    AgreementNotInForceError,
-    AlreadyExemptError,
-    CapExceededError,
-    ConditionNotMetError,
-    InsufficientCreditsError,
-    NotPendingError,
-    SourceAlreadyUsedError,
-)
-from creditledger.domain.transfer_ledger import CreditTransfers, credit_transfers_id
-from creditledger.domain.transfer_lineage import (
+from creditledger.domain.transfers.agreement import Agreement, AgreementVersion, agreement_id
+from creditledger.domain.transfers.conversion import Conversion, ConversionRequest, source_facts
+from creditledger.domain.transfers.ledger import CreditTransfers, credit_transfers_id
+from creditledger.domain.transfers.lineage import (
     ConversionLineage,
     EventPosition,
     Lineage,
     SourceLineage,
 )
-from creditledger.domain.transfer_values import (
+from creditledger.domain.transfers.policy import floor_to_step
+from creditledger.domain.transfers.rules import (
+    AmountKind,
+    AmountPolicy,
+    Cap,
+    CapScope,
+    Conditions,
+    ConversionRule,
+    LevelCredits,
+    RatioBasis,
+    RuleKind,
+    RuleSetVersion,
+    SourceSelector,
+    TransferScope,
+)
+from creditledger.domain.transfers.ruleset import ConversionRuleSet, rule_set_id
+from creditledger.domain.transfers.values import (
     CONVERSION_LOSS,
     AccountBalance,
     AgreementRef,
@@ -163,20 +141,14 @@ __all__ = [
     "AchievementRecord",
     "AchievementStatus",
     "Agreement",
-    "AgreementNotInForceError",
     "AgreementRef",
     "AgreementVersion",
     "Alliance",
-    "AlreadyExemptError",
-    "AlreadyReversedError",
-    "AlreadyRevokedError",
     "AmountKind",
     "AmountPolicy",
     "AssessmentMethod",
     "Cap",
-    "CapExceededError",
     "CapScope",
-    "CapacityError",
     "CatalogCertificate",
     "CatalogIssuer",
     "CatalogMajor",
@@ -187,9 +159,7 @@ __all__ = [
     "CertificateDetails",
     "CertificateLevel",
     "CertificateRecognition",
-    "CertificateRevokedError",
     "CertificationMethod",
-    "ConditionNotMetError",
     "Conditions",
     "Conversion",
     "ConversionLineage",
@@ -209,24 +179,17 @@ __all__ = [
     "CreditRequirement",
     "CreditTransfers",
     "CurriculumModule",
-    "DeadlinePassedError",
-    "DisqualifiedError",
-    "DuplicateAchievementError",
-    "DuplicateCreditError",
     "Enrolment",
     "EventPosition",
     "Evidence",
     "Exemption",
-    "IllegalTransitionError",
     "Institution",
     "InstitutionKind",
-    "InsufficientCreditsError",
     "LearnerAccount",
     "LearnerType",
     "LearningRecordDetails",
     "LevelCredits",
     "Lineage",
-    "NotPendingError",
     "PersonalData",
     "Programme",
     "RatioBasis",
@@ -237,7 +200,6 @@ __all__ = [
     "RuleRef",
     "RuleSetVersion",
     "RuleVersionRef",
-    "SourceAlreadyUsedError",
     "SourceFacts",
     "SourceLineage",
     "SourceSelector",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from creditledger.domain.base import BankAggregate
 from creditledger.domain.ids import certificate_id
 from creditledger.domain.programme import Programme
 from creditledger.domain.validation import validate_code, validate_name
@@ -14,7 +15,7 @@ from creditledger.domain.values import CertificateLevel, CourseIntegration
 from creditledger.errors import ConflictError, NotFoundError, ValidationError
 
 
-class Certificate(Aggregate):
+class Certificate(BankAggregate):
     """A 1+X certificate of the certificate catalog.
 
     It is issued by a training & evaluation organisation (培训评价组织, ``issuer``), offered at

@@ -7,8 +7,9 @@ from fractions import Fraction
 from math import floor
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from creditledger.domain.base import BankAggregate
 from creditledger.domain.ids import course_id
 from creditledger.domain.validation import (
     CREDIT_QUANTUM,
@@ -71,7 +72,7 @@ def credit_value(
     return (formula.step * steps).quantize(CREDIT_QUANTUM)
 
 
-class Course(Aggregate):
+class Course(BankAggregate):
     """A course of an institution's course catalog (课程库), R1.
 
     A course has a code, a name, one of four categories, its nature (课程性质), type (课程类型)

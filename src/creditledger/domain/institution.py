@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from creditledger.domain.base import BankAggregate
 from creditledger.domain.ids import institution_id
 from creditledger.domain.validation import validate_code, validate_name
 from creditledger.domain.values import InstitutionKind
 from creditledger.errors import ValidationError
 
 
-class Institution(Aggregate):
+class Institution(BankAggregate):
     """A member of the credit bank.
 
     A school (学校) owns courses and programmes; a training & evaluation organisation

@@ -10,11 +10,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from creditledger.domain.achievement import (
-    Achievement,
-    certificate_key,
-    course_result_key,
-)
+from creditledger.domain.achievement import Achievement
+from creditledger.domain.achievement_record import certificate_key, course_result_key
 from creditledger.domain.certificate import Certificate
 from creditledger.domain.course import Course
 from creditledger.domain.ids import achievement_id

@@ -6,10 +6,10 @@ from decimal import Decimal
 from uuid import UUID
 
 import msgspec
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from creditledger.domain.achievement import Achievement
-from creditledger.domain.errors import AlreadyReversedError, DuplicateCreditError
+from creditledger.domain.base import BankAggregate
 from creditledger.domain.ids import learner_account_id
 from creditledger.domain.validation import (
     validate_code,
@@ -25,7 +25,13 @@ from creditledger.domain.values import (
     PersonalData,
     RevocationReason,
 )
-from creditledger.errors import ConflictError, NotFoundError, ValidationError
+from creditledger.errors import (
+    AlreadyReversedError,
+    ConflictError,
+    DuplicateCreditError,
+    NotFoundError,
+    ValidationError,
+)
 
 _ZERO = Decimal("0.00")
 
@@ -45,7 +51,7 @@ class Reversal(msgspec.Struct, frozen=True, kw_only=True):
     note: str
 
 
-class LearnerAccount(Aggregate):
+class LearnerAccount(BankAggregate):
     """The personal learning account of one learner: an in-school student or a member of society.
 
     The account is keyed by a stable opaque ``learner_id``; the learner's identity is kept apart

@@ -15,8 +15,9 @@ from decimal import Decimal
 from uuid import UUID
 
 import msgspec
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from creditledger.domain.base import BankAggregate
 from creditledger.domain.ids import natural_key_id
 from creditledger.domain.validation import (
     validate_code,
@@ -54,7 +55,7 @@ def _quotas(quotas: Mapping[str, int]) -> tuple[MajorQuota, ...]:
     return tuple(checked)
 
 
-class CertificatePilot(Aggregate):
+class CertificatePilot(BankAggregate):
     """One school's pilot of a certificate at one level in one year (1+X 证书试点), R18/R20."""
 
     @event("Approved")
@@ -108,7 +109,7 @@ def sitting_id(learner_id: str, issuer: str, certificate_code: str, level: str,
                           sat_on.isoformat())
 
 
-class ExamSitting(Aggregate):
+class ExamSitting(BankAggregate):
     """One learner sitting one certificate exam (考核) on one day, and the result."""
 
     @event("Recorded")

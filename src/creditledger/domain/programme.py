@@ -6,8 +6,9 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from creditledger.domain.base import BankAggregate
 from creditledger.domain.course import Course
 from creditledger.domain.ids import programme_id
 from creditledger.domain.validation import validate_code, validate_credits, validate_name
@@ -15,7 +16,7 @@ from creditledger.domain.values import Category, CreditRequirement, CurriculumMo
 from creditledger.errors import ConflictError, NotFoundError, ValidationError
 
 
-class Programme(Aggregate):
+class Programme(BankAggregate):
     """A major (专业) of a school with its curriculum.
 
     The curriculum lists the school's courses by category (公共基础, 专业基础, 专业核心,

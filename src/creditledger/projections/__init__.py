@@ -12,17 +12,11 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from creditledger.errors import ValidationError
+from creditledger.errors import ProjectionTimeout, ValidationError
 from creditledger.projections.alliance import AllianceProjection
 from creditledger.projections.credits import CatalogProjection, CreditsProjection
 from creditledger.projections.pilot import PilotProjection
-from creditledger.projections.runner import (
-    Change,
-    Projection,
-    ProjectionTimeout,
-    Projector,
-    views_path_for,
-)
+from creditledger.projections.runner import Change, Projection, Projector, views_path_for
 from creditledger.projections.transfers import TransfersProjection
 
 

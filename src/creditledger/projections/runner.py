@@ -36,8 +36,8 @@ from uuid import UUID
 import sqlite_utils
 from eventsourcing.persistence import ApplicationRecorder
 
-from creditledger.errors import CreditLedgerError
-from creditledger.persistence import decode_state
+from creditledger.errors import ProjectionTimeout
+from creditledger.store.mapper import decode_state
 
 TRACKING_TABLE = "_projection_tracking"
 BATCH_SIZE = 10_000
@@ -79,8 +79,6 @@ class Projection(Protocol):
         """Apply events (all of this projection's topics, in position order)."""
 
 
-class ProjectionTimeout(CreditLedgerError, TimeoutError):
-    """A projection did not reach the awaited position in time."""
 
 
 def views_path_for(ledger_path: str | Path) -> Path:
@@ -348,7 +346,7 @@ def _listening(recorder: Any) -> Iterator[_Wait]:
     import psycopg
     from psycopg.sql import SQL, Identifier
 
-    from creditledger.postgres import unavailable_as_error
+    from creditledger.store.postgres_connect import unavailable_as_error
 
     with unavailable_as_error("following the ledger"), \
             recorder.datastore.get_connection() as conn:

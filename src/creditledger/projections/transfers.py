@@ -18,7 +18,7 @@ import msgspec
 import sqlite_utils
 from eventsourcing.utils import get_topic
 
-from creditledger.domain.transfer_ledger import CreditTransfers
+from creditledger.domain.transfers.ledger import CreditTransfers
 from creditledger.projections.credits import cents, from_cents
 from creditledger.projections.runner import Change
 

@@ -9,13 +9,6 @@ no clock, no keys.
 
 from creditledger.domain.alliance.certificate import CertificateRecognition, CourseCertificate
 from creditledger.domain.alliance.enrolment import Enrolment
-from creditledger.domain.alliance.errors import (
-    CapacityError,
-    CertificateRevokedError,
-    DeadlinePassedError,
-    DisqualifiedError,
-    IllegalTransitionError,
-)
 from creditledger.domain.alliance.offering import Alliance, CourseOffering
 from creditledger.domain.alliance.values import (
     MAX_CAPACITY,
@@ -43,20 +36,15 @@ __all__ = [
     "MAX_CAPACITY",
     "SCORE_SCALE",
     "Alliance",
-    "CapacityError",
     "CertificateFacts",
     "CertificateProof",
     "CertificateRecognition",
-    "CertificateRevokedError",
     "CertificateStatus",
     "CourseCertificate",
     "CourseInfo",
     "CourseOffering",
-    "DeadlinePassedError",
-    "DisqualifiedError",
     "Enrolment",
     "EnrolmentStatus",
-    "IllegalTransitionError",
     "OfferingStatus",
     "RecognisedGrade",
     "RecognitionMode",

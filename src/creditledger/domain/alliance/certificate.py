@@ -2,7 +2,7 @@
 
 On a pass the offering school issues a :class:`CourseCertificate`, signed with its key; the
 secretariat countersigns it (the alliance seal, 加盖联盟公章). Both signatures are Data Integrity
-proofs over the exported Open Badges 3.0 document (:mod:`creditledger.credential`); the
+proofs over the exported Open Badges 3.0 document (:mod:`creditledger.audit.credential`); the
 aggregate keeps the facts and the proofs, so the document can be exported again at any time,
 byte for byte. The learner's home school imports it once, as a :class:`CertificateRecognition`:
 credits for a school with a credit system, a grade for one without. Revoking the certificate
@@ -14,9 +14,8 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
-from creditledger.domain.alliance.errors import CertificateRevokedError, IllegalTransitionError
 from creditledger.domain.alliance.values import (
     CertificateFacts,
     CertificateProof,
@@ -26,13 +25,18 @@ from creditledger.domain.alliance.values import (
     course_certificate_id,
     recognition_id,
 )
-from creditledger.domain.errors import AlreadyRevokedError
+from creditledger.domain.base import BankAggregate
 from creditledger.domain.validation import validate_date, validate_name, validate_sha256
 from creditledger.domain.values import RevocationReason
-from creditledger.errors import ValidationError
+from creditledger.errors import (
+    AlreadyRevokedError,
+    CertificateRevokedError,
+    IllegalTransitionError,
+    ValidationError,
+)
 
 
-class CourseCertificate(Aggregate):
+class CourseCertificate(BankAggregate):
     """The certificate of one learner's pass in one offering.
 
     Create with :meth:`issue`. Events: ``Issued``, ``Sealed``, ``RecognisedAtHome``,
@@ -129,7 +133,7 @@ class CourseCertificate(Aggregate):
         return day
 
 
-class CertificateRecognition(Aggregate):
+class CertificateRecognition(BankAggregate):
     """The home school's recognition of one certificate (学分互认): imported once.
 
     ``document_sha256`` is the SHA-256 of the canonical (JCS) document imported, proofs

@@ -24,9 +24,8 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
-from creditledger.domain.alliance.errors import DisqualifiedError, IllegalTransitionError
 from creditledger.domain.alliance.values import (
     SCORE_SCALE,
     EnrolmentStatus,
@@ -34,6 +33,7 @@ from creditledger.domain.alliance.values import (
     is_disqualified,
     validate_rating,
 )
+from creditledger.domain.base import BankAggregate
 from creditledger.domain.validation import (
     MAX_HOURS,
     MAX_TEXT_LENGTH,
@@ -42,14 +42,19 @@ from creditledger.domain.validation import (
     validate_name,
     validate_score,
 )
-from creditledger.errors import ConflictError, ValidationError
+from creditledger.errors import (
+    ConflictError,
+    DisqualifiedError,
+    IllegalTransitionError,
+    ValidationError,
+)
 
 S = EnrolmentStatus
 _ASSESSED = frozenset({S.PASSED, S.FAILED, S.MAKEUP_ALLOWED})
 _ENROLLED = frozenset({S.ADMITTED, S.DISQUALIFIED, *_ASSESSED})
 
 
-class Enrolment(Aggregate):
+class Enrolment(BankAggregate):
     """A learner's enrolment in one course offering of another member school.
 
     Create with :meth:`request`. Events: ``Requested``, ``Approved``, ``Rejected``,

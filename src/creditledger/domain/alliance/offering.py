@@ -14,13 +14,8 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
-from creditledger.domain.alliance.errors import (
-    CapacityError,
-    DeadlinePassedError,
-    IllegalTransitionError,
-)
 from creditledger.domain.alliance.values import (
     CourseInfo,
     OfferingStatus,
@@ -29,6 +24,7 @@ from creditledger.domain.alliance.values import (
     submission_deadline,
     validate_course_info,
 )
+from creditledger.domain.base import BankAggregate
 from creditledger.domain.validation import (
     MAX_TEXT_LENGTH,
     validate_code,
@@ -36,10 +32,16 @@ from creditledger.domain.validation import (
     validate_name,
     validate_term,
 )
-from creditledger.errors import ConflictError, ValidationError
+from creditledger.errors import (
+    CapacityError,
+    ConflictError,
+    DeadlinePassedError,
+    IllegalTransitionError,
+    ValidationError,
+)
 
 
-class Alliance(Aggregate):
+class Alliance(BankAggregate):
     """An alliance of schools (e.g. 全国应急安全职业教育联盟) and its secretariat.
 
     Create with :meth:`found`. Events: ``Founded``, ``MemberAdmitted``.
@@ -81,7 +83,7 @@ class Alliance(Aggregate):
             raise ValidationError(field, f"{school} is not a member of the alliance {self.code}")
 
 
-class CourseOffering(Aggregate):
+class CourseOffering(BankAggregate):
     """One school's offering of one course in one semester (互选课程), with its seats.
 
     Create with :meth:`submit`. Events: ``Submitted``, ``Published``, ``Withdrawn``,

@@ -122,7 +122,8 @@ class CourseInfo(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CertificateProof(msgspec.Struct, frozen=True, kw_only=True):
-    """One Data Integrity proof of a certificate, as signed (see :mod:`creditledger.credential`).
+    """One Data Integrity proof of a certificate, as signed (see
+    :mod:`creditledger.audit.credential`).
 
     Stored exactly as it appears in the exported document, so export is reproducible.
     """

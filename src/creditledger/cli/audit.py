@@ -1,0 +1,192 @@
+"""The auditor toolkit's commands: ``checkpoint``, ``consistency``, ``verify-consistency``,
+``prove`` and ``verify-bundle`` (exit 0 done or intact, 1 fails verification, 2 unusable input).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from creditledger.cli.common import (
+    PASSPHRASE_ENV,
+    LedgerArgument,
+    RootKeyOption,
+    err,
+    fail,
+    out,
+    pinned_key,
+    read_passphrase,
+    read_text,
+    tampered,
+    trust_note,
+    write_output,
+)
+from creditledger.crypto.keys import SigningKey
+from creditledger.errors import CreditLedgerError, UnusableLedgerError
+
+
+def register(app: typer.Typer) -> None:
+    """Add the auditor toolkit's commands to ``app``."""
+    app.command("checkpoint")(checkpoint_command)
+    app.command("consistency")(consistency_command)
+    app.command("verify-consistency")(verify_consistency_command)
+    app.command("prove")(prove_command)
+    app.command("verify-bundle")(verify_bundle_command)
+
+
+def checkpoint_command(
+    ledger: LedgerArgument,
+    key: Annotated[list[Path], typer.Option(
+        "--key", help="The root key (encrypted PKCS#8 PEM); repeat to add more signatures "
+        "(e.g. a new key during rotation). The first must be the ledger's root key.")],
+    passphrase_env: Annotated[list[str] | None, typer.Option(
+        "--passphrase-env", help="Environment variable with a key's passphrase, one per --key "
+        f"in order (default {PASSPHRASE_ENV}).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write the checkpoint here, not to stdout.")] = None,
+    no_verify: Annotated[bool, typer.Option(
+        "--no-verify", help="Trust the stored tree: skip verifying the whole ledger.")] = False,
+) -> None:
+    """Sign a C2SP checkpoint of the ledger's Merkle tree and record it in the ledger."""
+    from creditledger.audit.checkpoints import publish_checkpoint
+    from creditledger.errors import CorruptTreeError, InconsistentLedgerError, TamperedLedgerError
+
+    envs = passphrase_env or [PASSPHRASE_ENV]
+    try:
+        keys = [SigningKey.load(path, read_passphrase(envs[min(i, len(envs) - 1)]))
+                for i, path in enumerate(key)]
+        recorded = publish_checkpoint(ledger, keys, verify=not no_verify)
+    except (TamperedLedgerError, CorruptTreeError, InconsistentLedgerError) as e:
+        fail(f"refusing to sign a checkpoint: {e}", 1)
+    except CreditLedgerError as e:
+        fail(str(e))
+    write_output(recorded.note.encode("utf-8"), output,
+           f"checkpoint of {recorded.size} events (recorded as event {recorded.position})")
+
+
+def _note_argument(ledger: str, value: str) -> str:
+    """A checkpoint given as a file, or as the size of a checkpoint recorded in the ledger."""
+    path = Path(value)
+    if path.exists() or not value.isdigit():
+        return read_text(path, "checkpoint")
+    from creditledger.audit.checkpoints import recorded_checkpoints
+    from creditledger.store.readers import open_reader
+
+    with open_reader(ledger) as reader, reader.translate_errors():
+        recorded = recorded_checkpoints(reader, reader.ledger_id())
+    found = [c for c in recorded if c.size == int(value)]
+    if not found:
+        raise UnusableLedgerError(f"no file {value} and no recorded checkpoint of size {value}")
+    return found[-1].note
+
+
+def consistency_command(
+    ledger: LedgerArgument,
+    old: Annotated[str, typer.Argument(
+        help="The older checkpoint: a file, or the size of a checkpoint recorded in the ledger.")],
+    new: Annotated[str, typer.Argument(help="The newer checkpoint (the same forms).")],
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write the proof here, not to stdout.")] = None,
+) -> None:
+    """Prove that the ledger at checkpoint OLD is a prefix of the ledger at NEW."""
+    from creditledger.audit.checkpoints import prove_consistency
+    from creditledger.errors import InconsistentLedgerError
+
+    try:
+        result = prove_consistency(ledger, _note_argument(ledger, old),
+                                   _note_argument(ledger, new))
+    except InconsistentLedgerError as e:
+        tampered(str(e))
+    except CreditLedgerError as e:
+        fail(str(e))
+    write_output(result.to_json(), output, f"consistency proof ({len(result.proof)} hashes)")
+
+
+def verify_consistency_command(
+    proof: Annotated[Path, typer.Argument(help="A consistency proof file.")],
+    root_key: RootKeyOption = None,
+) -> None:
+    """Check a consistency proof offline: both checkpoints' signatures and the proof."""
+    from creditledger.audit.checkpoints import ConsistencyFile, verify_consistency_file
+    from creditledger.errors import InconsistentLedgerError
+
+    try:
+        pinned = pinned_key(root_key)
+        try:
+            data = proof.read_bytes()
+        except OSError as e:
+            raise UnusableLedgerError(f"consistency proof {proof}: {e.strerror}") from e
+        report = verify_consistency_file(ConsistencyFile.from_json(data), pinned)
+    except InconsistentLedgerError as e:
+        tampered(str(e))
+    except CreditLedgerError as e:
+        fail(str(e))
+    out.print(f"[bold green]consistent[/]: ledger {report.ledger_id} at {report.old_size} "
+               f"events is a prefix of the ledger at {report.new_size} events; root key "
+               f"{report.root_key_id} ({trust_note(report.root_key_pinned)})")
+
+
+def prove_command(
+    ledger: LedgerArgument,
+    learner: Annotated[str, typer.Option("--learner", help="The learner id.")],
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write the bundle here, not to stdout.")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", help="Prove against this checkpoint (default: the last recorded).")]
+    = None,
+) -> None:
+    """Write a learner's verifiable transcript bundle: events, signatures and Merkle proofs."""
+    from creditledger.audit.bundle import build_bundle, events_after
+    from creditledger.errors import InconsistentLedgerError
+
+    try:
+        note = read_text(checkpoint, "checkpoint") if checkpoint is not None else None
+        bundle = build_bundle(ledger, learner, note)
+        size = int(bundle.checkpoint.split("\n", 2)[1])
+        later = events_after(ledger, learner, size)
+    except InconsistentLedgerError as e:
+        fail(str(e), 1)
+    except CreditLedgerError as e:
+        fail(str(e))
+    events = sum(len(a.events) for a in bundle.aggregates)
+    write_output(bundle.to_json(), output, f"bundle of {learner}: {events} events in "
+           f"{len(bundle.aggregates)} aggregates, proven against the checkpoint of {size} events,")
+    if later:
+        err.print(f"note: {later} later events of {learner} are not covered by that checkpoint; "
+                   "publish a new checkpoint (creditledger checkpoint) to include them")
+
+
+def verify_bundle_command(
+    bundle: Annotated[Path, typer.Argument(help="A transcript bundle (JSON).")],
+    root_key: RootKeyOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check a transcript bundle offline (exit 0 intact, 1 fails, 2 unusable)."""
+    from creditledger.audit.bundle import Bundle
+    from creditledger.audit.bundle_verify import verify_bundle
+    from creditledger.errors import BundleVerificationError
+
+    try:
+        pinned = pinned_key(root_key)
+        report = verify_bundle(Bundle.load(bundle), pinned)
+    except BundleVerificationError as e:
+        if as_json:
+            typer.echo(json.dumps({"intact": False, "fault": {**asdict(e.fault),
+                                   "kind": e.fault.kind.value}}, ensure_ascii=False))
+            raise typer.Exit(1) from None
+        tampered(str(e.fault))
+    except CreditLedgerError as e:
+        fail(str(e))
+    if as_json:
+        typer.echo(json.dumps({"intact": True, **asdict(report)}, ensure_ascii=False, indent=2))
+        return
+    out.print(f"[bold green]intact[/]: transcript of learner {report.learner_id} in ledger "
+               f"{report.ledger_id}: {report.events} events, each signed and included in the "
+               f"checkpoint of {report.checkpoint_size} events; root key {report.root_key_id} "
+               f"({trust_note(report.root_key_pinned)})")
+    for line in report.lines:
+        out.print(line)

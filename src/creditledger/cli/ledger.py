@@ -1,0 +1,150 @@
+"""Commands on a whole ledger: ``verify``, ``head``, ``export-ledger`` and ``demo``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from creditledger.audit.head import SignedHead
+from creditledger.audit.verify import VerifyReport, sign_head, verify_ledger
+from creditledger.cli.common import (
+    PASSPHRASE_ENV,
+    LedgerArgument,
+    PassphraseEnvOption,
+    RootKeyOption,
+    err,
+    fail,
+    out,
+    pinned_key,
+    read_passphrase,
+)
+from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.errors import CreditLedgerError, TamperedLedgerError
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command()(verify)
+    app.command()(head)
+    app.command("export-ledger")(export_ledger)
+    app.command()(demo)
+
+
+def verify(
+    ledger: LedgerArgument,
+    against: Annotated[
+        Path | None, typer.Option("--against", help="A signed head file the ledger must extend.")
+    ] = None,
+    root_key: RootKeyOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Verify every hash, link and signature of a ledger (exit 0 intact, 1 tampered, 2 unusable)."""
+    try:
+        pinned = pinned_key(root_key)
+        signed_head = SignedHead.load(against) if against is not None else None
+        report = _verify_with_progress(ledger, pinned, signed_head, show=not as_json)
+    except TamperedLedgerError as e:
+        _print_report(e.report, as_json)
+        raise typer.Exit(1) from None
+    except CreditLedgerError as e:
+        fail(str(e))
+    _print_report(report, as_json)
+
+
+def _verify_with_progress(
+    ledger: str, pinned: PublicKey | None, signed_head: SignedHead | None, *, show: bool
+) -> VerifyReport:
+    if not (show and err.is_terminal):
+        return verify_ledger(ledger, root_key=pinned, against=signed_head)
+    columns = (TextColumn("verifying"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("verify", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return verify_ledger(ledger, root_key=pinned, against=signed_head, progress=progress)
+
+
+def _print_report(report: VerifyReport, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), default=str, ensure_ascii=False, indent=2))
+        return
+    pinned = "pinned" if report.root_key_pinned else "taken from the genesis event"
+    if report.fault is None:
+        extends = (f", extends the signed head of {report.head_size} events"
+                   if report.head_size else "")
+        out.print(
+            f"[bold green]intact[/]: {report.events} events in {report.commits} signed commits, "
+            f"{report.aggregates} aggregates, {report.keys} keys{extends}; "
+            f"last hash {report.last_hash}; root key {report.root_key_id} ({pinned})")
+        return
+    f = report.fault
+    aggregate = f" aggregate {f.aggregate}" if f.aggregate else ""
+    commit = f" commit {f.commit}" if f.commit is not None else ""
+    out.print(f"[bold red]TAMPERED[/]: first bad position {f.position}{aggregate}{commit}: "
+              f"{f.kind.value}: {f.detail}")
+
+
+def head(
+    ledger: LedgerArgument,
+    key: Annotated[Path, typer.Option("--key", help="The root key (encrypted PKCS#8 PEM).")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the head here, not to stdout.")
+    ] = None,
+    passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
+) -> None:
+    """Print the ledger's head (size and last hash), signed by the root key."""
+    try:
+        root = SigningKey.load(key, read_passphrase(passphrase_env))
+        signed = sign_head(ledger, root)
+    except CreditLedgerError as e:
+        fail(str(e))
+    if output is None:
+        sys.stdout.buffer.write(signed.to_json())
+    else:
+        output.write_bytes(signed.to_json())
+        err.print(f"signed head of {signed.size} events written to {output}")
+
+
+def export_ledger(
+    url: Annotated[str, typer.Argument(
+        metavar="URL", help="The PostgreSQL ledger: postgresql://USER:PW@HOST:PORT/DB?schema=S.")],
+    file: Annotated[Path, typer.Argument(help="The new SQLite ledger file (never overwritten).")],
+) -> None:
+    """Copy a PostgreSQL ledger, in one snapshot, into a new SQLite ledger file that verifies
+    to the same head (for auditors who verify offline)."""
+    from creditledger.audit.export import export_to_sqlite
+
+    try:
+        report = export_to_sqlite(url, file)
+    except CreditLedgerError as e:
+        fail(str(e))
+    out.print(
+        f"exported {report.events} events in {report.commits} signed commits of ledger "
+        f"{report.ledger_id} from {report.source} to {report.path} (one snapshot); last hash "
+        f"{report.last_hash or '-'}, Merkle root {report.merkle_root or '-'}. Check it offline: "
+        f"creditledger verify {report.path}")
+
+
+def demo(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Where to write the new ledger (default: a new file in this folder)."),
+    ] = None,
+) -> None:
+    """Play the credit bank scenario of the seed documents into a new ledger, then verify it."""
+    from rich.console import Console
+
+    from creditledger.cli.demo import run_demo
+
+    try:
+        run_demo(path, Console())
+    except CreditLedgerError as e:
+        fail(str(e))

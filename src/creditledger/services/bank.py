@@ -1,0 +1,118 @@
+"""``CreditBank``: the one door a school system uses (学分银行).
+
+Every command loads the aggregates it needs, checks who is asking (the principal the signing
+key is registered to), lets the pure domain validate and decide, and saves everything the command
+changed in **one** signed commit — all of it or nothing. Errors are typed and name the field.
+Queries return read-only snapshots (:func:`creditledger.domain.base.snapshot`) or plain values.
+
+The bank holds its event store privately: it is built from the command groups of this package
+(catalog, accounts, recognition, transfers, alliance, certificates, pilots, batch import), each a
+class of its own module, on :class:`~creditledger.services.core.BankCore`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.services.alliance_certificates import CertificateCommands
+from creditledger.services.batch import BatchCommands
+from creditledger.services.pilots import PilotCommands
+from creditledger.store.ledger import Ledger
+from creditledger.store.registry import KeyEntry
+
+if TYPE_CHECKING:
+    from creditledger.projections import Projector
+
+
+class CreditBank(BatchCommands, CertificateCommands, PilotCommands):
+    """The credit bank: institutions and keys, the catalog, learner accounts, recognition and
+    revocation, credit transfers and exemptions (学分转换, 免修), inter-school course selection
+    (课程互选), 1+X pilots, and batch import.
+
+    Create a new ledger with :meth:`create`, open one with :meth:`open`; close it with
+    :meth:`close`, or use it as a context manager::
+
+        with CreditBank.open("school.ledger") as bank:
+            print(bank.balances("GZCC-2021-0001"))
+    """
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        target: str | Path | None,
+        root_key: SigningKey,
+        *,
+        ledger_id: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Self:
+        """Create a new credit bank ledger whose genesis names ``root_key`` as its root.
+
+        ``target`` is a file path (SQLite, the embedded default), a ``postgresql://`` URL, or
+        ``None`` to take eventsourcing's PostgreSQL settings from ``env`` and the environment
+        (see :meth:`creditledger.store.ledger.Ledger.create`). Refuses a target that already
+        holds a ledger.
+        """
+        return cls(Ledger.create(target, root_key, ledger_id=ledger_id, env=env))
+
+    @classmethod
+    def open(cls, target: str | Path | None, *, env: dict[str, str] | None = None) -> Self:
+        """Open an existing credit bank ledger (a path, a ``postgresql://`` URL, or ``None``)."""
+        return cls(Ledger.open(target, env=env))
+
+    def close(self) -> None:
+        """Close the ledger (a ledger file is left as one self-contained file)."""
+        self._ledger.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def ledger_id(self) -> str:
+        """The ledger's id (named by its genesis event)."""
+        return self._ledger.ledger_id
+
+    # -- keys of institutions (the root's commands) -----------------------------------------
+
+    def register_key(self, principal: str, public_key: PublicKey, *, root_key: SigningKey,
+                     valid_from: datetime | None = None) -> KeyEntry:
+        """Register another public key of a principal (signed by the root key)."""
+        return self._ledger.register_key(principal, public_key, root_key=root_key,
+                                         valid_from=valid_from)
+
+    def rotate_key(self, old_key_id: str, new_public_key: PublicKey, *, root_key: SigningKey,
+                   effective_at: datetime | None = None) -> KeyEntry:
+        """Replace a principal's key: the new one starts, the old one ends, at ``effective_at``."""
+        return self._ledger.rotate_key(old_key_id, new_public_key, root_key=root_key,
+                                       effective_at=effective_at)
+
+    def revoke_key(self, key_id: str, *, root_key: SigningKey,
+                   effective_at: datetime | None = None, reason: str = "revoked") -> None:
+        """Revoke a key from ``effective_at`` (default now; never earlier than the recording).
+        What it signed while valid stays valid."""
+        self._ledger.revoke_key(key_id, root_key=root_key, effective_at=effective_at,
+                                reason=reason)
+
+    def last_position(self) -> int:
+        """The position of the last event recorded in the ledger (0 for none): what read
+        models wait for to show a write (``read_models().wait_for(bank.last_position())``)."""
+        return self._ledger.recorder.max_notification_id() or 0
+
+    # -- read models -----------------------------------------------------------------------
+
+    def read_models(self, views: str | Path | None = None) -> Projector:
+        """The bank's read models (balances, transcripts, transfers, statistics...) in a views
+        database: ``views``, or ``NAME.views.db`` beside a ledger file. Call ``catch_up()``
+        (or ``follow()``) on it, then query it with :mod:`creditledger.projections.queries`."""
+        from creditledger.projections import open_projector
+
+        return open_projector(self._ledger, views)

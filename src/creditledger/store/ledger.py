@@ -1,0 +1,350 @@
+"""The ledger application: an eventsourcing ``Application`` whose commits are chained and signed.
+
+A :class:`Ledger` is one SQLite file (the embedded default). It is created once with a root key,
+whose public half goes into the genesis event; institutions' keys are then registered in the
+ledger by the root. Every ``save`` must name the signer; the store refuses unsigned commits and
+keys that are unknown, not yet valid, or revoked.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import MutableOrImmutableAggregate
+from eventsourcing.persistence import Mapper, Recording
+from eventsourcing.utils import get_topic
+
+from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.errors import ConflictError, NotAuthorisedError, UnusableLedgerError
+from creditledger.store.mapper import LedgerMapper
+from creditledger.store.merkle import MerkleSQLiteApplicationRecorder
+from creditledger.store.readers import probe_ledger_file
+from creditledger.store.registry import KeyEntry, KeyRegistry, registry_id
+
+
+def sqlite_env(path: str | Path) -> dict[str, str]:
+    """The eventsourcing environment of a ledger stored in the SQLite file ``path``."""
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(path),
+        "APPLICATION_RECORDER_TOPIC": get_topic(MerkleSQLiteApplicationRecorder),
+        "MAPPER_TOPIC": get_topic(LedgerMapper),
+        "SQLITE_LOCK_TIMEOUT": "30",
+    }
+
+
+@dataclass
+class UnitOfWork:
+    """Aggregates staged by the commands of one unit of work, to be saved in one commit.
+
+    ``on_stage``, if set, is called by :meth:`stage` after each staging, with the objects just
+    staged (in the order given, ``None`` left out), so that a caller can note which aggregates
+    each command changed (batch import's write plan does).
+    """
+
+    signer: SigningKey
+    aggregates: dict[UUID, Any] = field(default_factory=dict)
+    staged: dict[UUID, Any] = field(default_factory=dict)
+    recordings: list[Recording[UUID]] = field(default_factory=list)
+    on_stage: Callable[[list[Any]], None] | None = None
+
+    def stage(self, objs: Iterable[Any], signer: SigningKey | None) -> None:
+        """Stage the aggregates a command saved (signed by the unit's signer, else refused)."""
+        if signer is None or signer.key_id != self.signer.key_id:
+            raise NotAuthorisedError("every command of a unit of work is signed by its signer")
+        staged = [obj for obj in objs if obj is not None]
+        for obj in staged:
+            self.aggregates[obj.id] = obj
+            self.staged[obj.id] = obj
+        if self.on_stage is not None:
+            self.on_stage(staged)
+
+
+class Ledger(Application[UUID]):
+    """A signed, hash-linked event store for a credit bank, on eventsourcing.
+
+    Use :meth:`create` for a new ledger and :meth:`open` for an existing one; construct it
+    directly only with a full eventsourcing environment (for other backends).
+    """
+
+    name = "Ledger"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._ledger_id: str | None = None
+        self._unit: UnitOfWork | None = None
+        self._principals: dict[str, str] = {}  # key id -> principal, see principal_of
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return LedgerMapper(
+            transcoder=self.factory.transcoder(),
+            compressor=self.factory.compressor(),
+            cipher=self.factory.cipher(),
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        target: str | Path | None,
+        root_key: SigningKey,
+        *,
+        ledger_id: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Any:
+        """Create a new ledger whose genesis names ``root_key`` as its root.
+
+        ``target`` is a file path (SQLite, the embedded default), a ``postgresql://`` URL (see
+        :func:`creditledger.store.postgres.postgres_env`), or ``None`` to take eventsourcing's
+        PostgreSQL settings (``PERSISTENCE_MODULE=eventsourcing.postgres`` and ``POSTGRES_*``)
+        from ``env`` and the process environment. Refuses a target that already holds a ledger.
+        """
+        if target is None or _is_postgres_url(target):
+            ledger = cls(_postgres_target_env(target, env))
+            if ledger.recorder.max_notification_id():
+                where = _describe_postgres(ledger.env)
+                ledger.close()
+                raise ConflictError(f"{where} already holds a ledger; open it instead")
+        else:
+            p = Path(target)
+            if p.exists() and p.stat().st_size > 0:
+                raise ConflictError(
+                    f"{target}: file exists; refusing to overwrite it with a new ledger")
+            ledger = cls({**sqlite_env(p), **(env or {})})
+        ledger._genesis(root_key, ledger_id or str(uuid.uuid4()))
+        return ledger
+
+    @classmethod
+    def open(cls, target: str | Path | None, *, env: dict[str, str] | None = None) -> Any:
+        """Open an existing ledger (a path, a ``postgresql://`` URL, or ``None``: see
+        :meth:`create`); refuse anything that is not one."""
+        if target is None or _is_postgres_url(target):
+            # The tables must exist already: creating them would take locks for nothing.
+            ledger = cls({**_postgres_target_env(target, env), "CREATE_TABLE": "no"})
+            try:
+                from creditledger.store.postgres import ledger_info
+
+                ledger._ledger_id = ledger_info(ledger.recorder)["ledger_id"]
+            except BaseException:
+                ledger.close()
+                raise
+            return ledger
+        ledger_id = probe_ledger_file(target)
+        # The tables exist (the probe saw them): creating them again would take the write lock.
+        ledger = cls({**sqlite_env(target), "CREATE_TABLE": "no", **(env or {})})
+        ledger._ledger_id = ledger_id
+        return ledger
+
+    def _genesis(self, root_key: SigningKey, ledger_id: str) -> None:
+        root = KeyEntry("root", root_key.key_id, root_key.public_key.raw, _now())
+        self.save(KeyRegistry(ledger_id=ledger_id, root=root), signer=root_key)
+        self._ledger_id = ledger_id
+
+    def close(self) -> None:
+        """Close the ledger; leave a single self-contained file if no one else has it open.
+
+        SQLite's write-ahead log keeps recent commits in a ``-wal`` file beside the ledger. On
+        close the log is folded into the ledger file and the file is switched back to the
+        rollback journal, so that copying the one ``.ledger`` file copies everything (the next
+        open switches to WAL again). If another process still has the ledger open, this is
+        skipped: its last close will do it.
+        """
+        super().close()
+        db_name = self.env.get("SQLITE_DBNAME") or ""
+        if self.env.get("PERSISTENCE_MODULE") != "eventsourcing.sqlite" or "memory" in db_name:
+            return
+        try:
+            conn = sqlite3.connect(db_name, timeout=0.1)
+            try:
+                conn.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            pass
+
+    @property
+    def ledger_id(self) -> str:
+        if self._ledger_id is None:
+            raise UnusableLedgerError("this ledger has no genesis")
+        return self._ledger_id
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | Any | None,
+        signer: SigningKey | None = None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        """Save aggregates in one commit, signed by ``signer``: all of it, or nothing.
+
+        Inside :meth:`unit_of_work` the aggregates are staged instead, and written together
+        when the unit ends.
+        """
+        unit = self._unit
+        if unit is not None:
+            unit.stage(objs, signer)
+            return []
+        return super().save(*objs, signer=signer, **kwargs)
+
+    def load(self, aggregate_id: UUID) -> Any:
+        """The aggregate with this id: the staged copy inside a unit of work, else from the store.
+
+        Raises eventsourcing's ``AggregateNotFoundError`` if there is none.
+        """
+        unit = self._unit
+        if unit is not None:
+            staged = unit.aggregates.get(aggregate_id)
+            if staged is not None:
+                return staged
+            loaded: Any = self.repository.get(aggregate_id)
+            unit.aggregates[aggregate_id] = loaded
+            return loaded
+        return self.repository.get(aggregate_id)
+
+    @property
+    def in_unit_of_work(self) -> bool:
+        """Whether a :meth:`unit_of_work` is open (saves are staged, not written)."""
+        return self._unit is not None
+
+    def query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only statement on the ledger's tables (``?`` placeholders)."""
+        query = getattr(self.recorder, "query", None)
+        if query is None:
+            raise UnusableLedgerError("this ledger's store cannot be queried (not a "
+                                      "creditledger recorder)")
+        rows: list[tuple[Any, ...]] = query(statement, params)
+        return rows
+
+    @contextmanager
+    def unit_of_work(self, signer: SigningKey, *, dry_run: bool = False) -> Iterator[UnitOfWork]:
+        """Run several commands as one signed commit (batch import, 数据批处理).
+
+        Commands inside see each other's effects (loads return the staged aggregates). On a
+        normal exit everything staged is saved in one commit signed by ``signer``; on an error,
+        or with ``dry_run``, nothing is written. Units do not nest.
+        """
+        if self._unit is not None:
+            raise ConflictError("a unit of work is already open on this ledger")
+        unit = UnitOfWork(signer)
+        self._unit = unit
+        try:
+            yield unit
+        finally:
+            self._unit = None
+        if not dry_run and unit.staged:
+            unit.recordings = super().save(*unit.staged.values(), signer=signer)
+
+    # -- key registry ----------------------------------------------------------------------
+
+    @property
+    def registry(self) -> KeyRegistry:
+        reg: KeyRegistry = self.repository.get(registry_id(self.ledger_id))
+        return reg
+
+    def register_key(
+        self,
+        principal: str,
+        public_key: PublicKey,
+        *,
+        root_key: SigningKey,
+        valid_from: datetime | None = None,
+    ) -> KeyEntry:
+        """Register an institution's public key (signed by the root key)."""
+        registry = self.registry
+        entry = registry.register(principal, public_key, valid_from or _now())
+        self.save(registry, signer=root_key)
+        return entry
+
+    def revoke_key(
+        self,
+        key_id: str,
+        *,
+        root_key: SigningKey,
+        effective_at: datetime | None = None,
+        reason: str = "revoked",
+    ) -> None:
+        """Revoke a key from ``effective_at`` (default now; never earlier than the recording)."""
+        registry = self.registry
+        registry.revoke(key_id, effective_at or _now(), reason)
+        self.save(registry, signer=root_key)
+
+    def rotate_key(
+        self,
+        old_key_id: str,
+        new_public_key: PublicKey,
+        *,
+        root_key: SigningKey,
+        effective_at: datetime | None = None,
+    ) -> KeyEntry:
+        """Replace a principal's key: the new one starts, the old one ends, at ``effective_at``."""
+        registry = self.registry
+        moment = effective_at or _now()
+        principal = registry.entries[old_key_id].principal if old_key_id in registry.entries else ""
+        entry = registry.register(principal, new_public_key, moment)
+        registry.revoke(old_key_id, moment, "rotated")
+        self.save(registry, signer=root_key)
+        return entry
+
+    def principal_of(self, key: SigningKey | str) -> str:
+        """The principal a key is registered to (whether it may sign now is the store's check).
+
+        Answers are cached per ledger object: a key id is registered once, to one principal, and
+        never re-assigned (rotation registers a new key; revocation keeps the entry), so a cached
+        answer stays exact. Only keys found are cached; an unknown key may be registered later.
+        Only committed registrations are seen (the registry is read from the store).
+        """
+        key_id = key if isinstance(key, str) else key.key_id
+        principal = self._principals.get(key_id)
+        if principal is not None:
+            return principal
+        entry = self.registry.entries.get(key_id)
+        if entry is None:
+            from creditledger.errors import NotFoundError
+
+            raise NotFoundError("key", key_id, field="signer")
+        self._principals[key_id] = entry.principal
+        return entry.principal
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _is_postgres_url(target: str | Path) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def _postgres_target_env(target: str | Path | None, env: dict[str, str] | None) -> dict[str, str]:
+    """The environment of a PostgreSQL ledger: from a URL, or from ``env`` and os.environ."""
+    try:
+        from creditledger.store import postgres
+    except ImportError as e:  # psycopg is an optional dependency
+        raise UnusableLedgerError(
+            "PostgreSQL ledgers need psycopg: pip install 'creditledger[postgres]'") from e
+    if target is not None:
+        return {**postgres.postgres_env(str(target)), **(env or {})}
+    settings = {**os.environ, **(env or {})}
+    if settings.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        raise UnusableLedgerError(
+            "no ledger given: pass a file path or a postgresql:// URL, or set "
+            "PERSISTENCE_MODULE=eventsourcing.postgres and the POSTGRES_* settings")
+    return postgres.with_ledger_recorder(
+        {k: v for k, v in settings.items() if k.startswith(("POSTGRES_", "PERSISTENCE_"))})
+
+
+def _describe_postgres(env: Any) -> str:
+    from creditledger.store.postgres_connect import describe
+
+    return describe(dict(env))

@@ -1,0 +1,109 @@
+"""The mapper: how an event's state becomes the stored bytes, and back.
+
+State is encoded by msgspec as canonical JSON (sorted keys, decimals as strings) and decoded with
+types taken from the event class's annotations, so ``Decimal``, ``datetime``, ``UUID`` and
+``msgspec.Struct`` values come back exactly. Events whose class sets ``plaintext = True`` (the
+key registry) are never compressed or encrypted.
+"""
+
+from __future__ import annotations
+
+import typing
+from functools import cache
+from typing import Any, ClassVar, TypedDict
+from uuid import UUID
+
+import msgspec
+from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
+from eventsourcing.utils import get_topic, resolve_topic
+
+_json = msgspec.json.Encoder(order="deterministic", decimal_format="string")
+
+
+
+_SKIPPED_FIELDS = frozenset({"originator_id", "originator_version"})
+
+
+@cache
+def _state_decoder(topic: str) -> msgspec.json.Decoder[Any]:
+    """A decoder for the stored state of events of ``topic``, typed from its annotations."""
+    cls = _resolve(topic)
+    fields: dict[str, Any] = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        if name in _SKIPPED_FIELDS or typing.get_origin(hint) is ClassVar:
+            continue
+        fields[name] = hint
+    fields["class_version"] = typing.NotRequired[int]
+    state_type = TypedDict(f"{cls.__qualname__}State", fields)  # type: ignore[misc]
+    return msgspec.json.Decoder(state_type)
+
+
+@cache
+def _resolve(topic: str) -> type[Any]:
+    return typing.cast(type[Any], resolve_topic(topic))
+
+
+def encode_state(event_state: dict[str, Any]) -> bytes:
+    """Canonical JSON bytes of an event's state: keys sorted, decimals as strings."""
+    return _json.encode(event_state)
+
+
+def decode_state(topic: str, data: bytes) -> dict[str, Any]:
+    """Decode stored state into typed values (Decimal, UUID, datetime, Structs...)."""
+    return typing.cast(dict[str, Any], _state_decoder(topic).decode(data))
+
+
+class LedgerMapper(Mapper[UUID]):
+    """Transcodes event state with msgspec (deterministic JSON), typed by annotations.
+
+    Events whose class sets ``plaintext = True`` (the key registry) are never compressed or
+    encrypted: an auditor must be able to read the registry with public information only.
+    """
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        cls = type(domain_event)
+        event_state = dict(vars(domain_event))
+        originator_id = event_state.pop("originator_id")
+        originator_version = event_state.pop("originator_version")
+        class_version = getattr(cls, "class_version", 1)
+        if class_version > 1:
+            event_state["class_version"] = class_version
+        stored = encode_state(event_state)
+        if not getattr(cls, "plaintext", False):
+            if self.compressor:
+                stored = self.compressor.compress(stored)
+            if self.cipher:
+                stored = self.cipher.encrypt(stored)
+        return StoredEvent(originator_id, originator_version, get_topic(cls), stored)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        cls = _resolve(stored_event.topic)
+        data = stored_event.state
+        try:
+            if not getattr(cls, "plaintext", False):
+                if self.cipher:
+                    data = self.cipher.decrypt(data)
+                if self.compressor:
+                    data = self.compressor.decompress(data)
+            event_state = decode_state(stored_event.topic, data)
+        except Exception as e:
+            msg = (
+                f"cannot decode stored event {stored_event.originator_id} "
+                f"v{stored_event.originator_version} ({stored_event.topic}): {e}"
+            )
+            raise MapperDeserialisationError(msg) from e
+        event_state["originator_id"] = _as_uuid(stored_event.originator_id)
+        event_state["originator_version"] = stored_event.originator_version
+        from_version = event_state.pop("class_version", 1)
+        class_version = getattr(cls, "class_version", 1)
+        while from_version < class_version:
+            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
+            from_version += 1
+        domain_event = object.__new__(cls)
+        object.__setattr__(domain_event, "__dict__", event_state)
+        return domain_event
+
+
+def _as_uuid(originator_id: UUID | str) -> UUID:
+    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+

@@ -1,0 +1,176 @@
+"""The key registry: institutions' public keys, registered in the ledger itself as events.
+
+The registry is one aggregate whose first event is the ledger's genesis: it names the ledger
+and its root public key, and is signed by that root key. Registering, rotating and revoking
+institution keys are further events of the registry, each signed by the root key. Registry
+events are stored in plain text (never compressed or encrypted) so that an auditor can rebuild
+the registry from the ledger file and the root public key alone.
+
+:class:`KeyBook` is the registry's state as the store and the verifier see it while streaming
+the chain: which key may sign at which moment.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import msgspec
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import get_topic
+
+from creditledger.crypto.keys import PublicKey, key_id_of
+from creditledger.domain.topics import stored_as
+from creditledger.errors import ConflictError, NotFoundError, ValidationError
+from creditledger.store.format import FORMAT, datetime_to_micros
+
+REGISTRY_NAMESPACE = uuid.UUID("6f1d3d52-8a55-4f0e-9a43-3c4d1f2b9e10")
+
+
+def registry_id(ledger_id: str) -> uuid.UUID:
+    """The id of a ledger's key registry aggregate."""
+    return uuid.uuid5(REGISTRY_NAMESPACE, f"{ledger_id}/key-registry")
+
+
+class KeyEntry(msgspec.Struct, frozen=True):
+    """One registered public key of a principal (an institution, or the ledger root)."""
+
+    principal: str
+    key_id: str
+    public_key: bytes
+    valid_from: datetime
+
+
+@stored_as("creditledger.registry")
+class KeyRegistry(Aggregate):
+    """The ledger's genesis and its registry of signing keys (one per ledger)."""
+
+    class Event(Aggregate.Event):
+        plaintext: ClassVar[bool] = True
+
+    @staticmethod
+    def create_id(ledger_id: str, root: KeyEntry, format: str = FORMAT) -> uuid.UUID:
+        return registry_id(ledger_id)
+
+    @event("Genesis")
+    def __init__(self, ledger_id: str, root: KeyEntry, format: str = FORMAT) -> None:
+        self.ledger_id = ledger_id
+        self.format = format
+        self.root = root
+        self.entries: dict[str, KeyEntry] = {root.key_id: root}
+        self.revoked: dict[str, datetime] = {}
+
+    @event("KeyRegistered")
+    def _register(self, entry: KeyEntry) -> None:
+        self.entries[entry.key_id] = entry
+
+    @event("KeyRevoked")
+    def _revoke(self, key_id: str, effective_at: datetime, reason: str) -> None:
+        self.revoked[key_id] = effective_at
+
+    def register(self, principal: str, public_key: PublicKey, valid_from: datetime) -> KeyEntry:
+
+
+        if not principal.strip():
+            raise ValidationError("principal", "must not be empty")
+        if valid_from.tzinfo is None:
+            raise ValidationError("valid_from", "must be timezone-aware")
+        if public_key.key_id in self.entries:
+            raise ConflictError(f"key {public_key.key_id} is already registered")
+        entry = KeyEntry(principal, public_key.key_id, public_key.raw, valid_from)
+        self._register(entry)
+        return entry
+
+    def revoke(self, key_id: str, effective_at: datetime, reason: str) -> None:
+
+
+        if key_id not in self.entries:
+            raise NotFoundError("key", key_id, field="key_id")
+        if key_id == self.root.key_id:
+            raise ValidationError("key_id", "the root key cannot be revoked")
+        if key_id in self.revoked:
+            raise ConflictError(f"key {key_id} is already revoked")
+        if effective_at.tzinfo is None:
+            raise ValidationError("effective_at", "must be timezone-aware")
+        self._revoke(key_id, effective_at, reason)
+
+    def keys_of(self, principal: str) -> list[KeyEntry]:
+        return [e for e in self.entries.values() if e.principal == principal]
+
+
+GENESIS_TOPIC = get_topic(KeyRegistry.Genesis)  # type: ignore[attr-defined]
+REGISTERED_TOPIC = get_topic(KeyRegistry.KeyRegistered)  # type: ignore[attr-defined]
+REVOKED_TOPIC = get_topic(KeyRegistry.KeyRevoked)  # type: ignore[attr-defined]
+REGISTRY_TOPICS = frozenset({GENESIS_TOPIC, REGISTERED_TOPIC, REVOKED_TOPIC})
+
+
+class KeyProblem(StrEnum):
+    """Why a key may not sign a commit at its commit time."""
+
+    UNKNOWN = "unknown-key"
+    NOT_YET_VALID = "key-not-yet-valid"
+    REVOKED = "key-revoked"
+    NOT_ROOT = "registry-change-not-signed-by-root"
+
+
+@dataclass
+class _KeyRecord:
+    entry: KeyEntry
+    valid_from: int
+    revoked_at: int | None = None
+
+
+@dataclass
+class KeyBook:
+    """Which key may sign when: the registry replayed from registry events, in chain order.
+
+    A revocation takes effect at its ``effective_at`` or at the time of the commit that recorded
+    it, whichever is later: a revocation can never invalidate commits made before it was recorded.
+    """
+
+    ledger_id: str = ""
+    root_key_id: str = ""
+    records: dict[str, _KeyRecord] = field(default_factory=dict)
+
+    def apply(self, topic: str, state: dict[str, Any], committed_at: int) -> None:
+        """Apply one decoded registry event recorded in a commit at ``committed_at``."""
+        if topic == GENESIS_TOPIC:
+            root: KeyEntry = state["root"]
+            self.ledger_id = state["ledger_id"]
+            self.root_key_id = root.key_id
+            self._add(root)
+        elif topic == REGISTERED_TOPIC:
+            self._add(state["entry"])
+        elif topic == REVOKED_TOPIC:
+            record = self.records.get(state["key_id"])
+            if record is not None:
+                effective = datetime_to_micros(state["effective_at"])
+                record.revoked_at = max(effective, committed_at)
+
+    def _add(self, entry: KeyEntry) -> None:
+        if key_id_of(entry.public_key) != entry.key_id:
+            raise ValueError(f"key id {entry.key_id} does not match its public key")
+        self.records[entry.key_id] = _KeyRecord(entry, datetime_to_micros(entry.valid_from))
+
+    def problem(self, key_id: str, at: int) -> KeyProblem | None:
+        """``None`` if ``key_id`` may sign at ``at`` (µs), else why not."""
+        record = self.records.get(key_id)
+        if record is None:
+            return KeyProblem.UNKNOWN
+        if at < record.valid_from:
+            return KeyProblem.NOT_YET_VALID
+        if record.revoked_at is not None and at >= record.revoked_at:
+            return KeyProblem.REVOKED
+        return None
+
+    def public_key(self, key_id: str) -> PublicKey:
+        return PublicKey(self.records[key_id].entry.public_key)
+
+    def principal(self, key_id: str) -> str:
+        return self.records[key_id].entry.principal
+
+    def __len__(self) -> int:
+        return len(self.records)
