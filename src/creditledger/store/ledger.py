@@ -33,10 +33,14 @@ from creditledger.store.registry import KeyEntry, KeyRegistry, registry_id
 
 
 def sqlite_env(path: str | Path) -> dict[str, str]:
-    """The eventsourcing environment of a ledger stored in the SQLite file ``path``."""
+    """The eventsourcing environment of a ledger stored in the SQLite file ``path``.
+
+    The path is made absolute: a ledger closed later (by the garbage collector, after the
+    program changed its working directory) must reach the same file.
+    """
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(path),
+        "SQLITE_DBNAME": str(Path(path).absolute()),
         "APPLICATION_RECORDER_TOPIC": get_topic(MerkleSQLiteApplicationRecorder),
         "MAPPER_TOPIC": get_topic(LedgerMapper),
         "SQLITE_LOCK_TIMEOUT": "30",
@@ -164,8 +168,9 @@ class Ledger(Application[UUID]):
         db_name = self.env.get("SQLITE_DBNAME") or ""
         if self.env.get("PERSISTENCE_MODULE") != "eventsourcing.sqlite" or "memory" in db_name:
             return
-        try:
-            conn = sqlite3.connect(db_name, timeout=0.1)
+        try:  # mode=rw: closing never creates a file, whatever happened to this one
+            conn = sqlite3.connect(f"{Path(db_name).absolute().as_uri()}?mode=rw", uri=True,
+                                   timeout=0.1)
             try:
                 conn.execute("PRAGMA journal_mode=DELETE")
             finally:

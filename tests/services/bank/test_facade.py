@@ -67,3 +67,15 @@ def test_a_command_returns_a_snapshot_that_later_commands_do_not_change(tmp_path
     finally:
         world.bank.close()
 
+
+def test_a_bank_closed_after_a_change_of_directory_creates_no_stray_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    bank = make_world(Path("bank.ledger")).bank  # a relative path, as a script would give
+    monkeypatch.chdir(tmp_path / "b")
+    bank.close()  # what the garbage collector does, later, wherever the program is then
+    assert list((tmp_path / "b").iterdir()) == []
+    assert (tmp_path / "a" / "bank.ledger").stat().st_size > 0
