@@ -155,32 +155,6 @@ def _need(value: Any, name: str) -> Any:
 # -- the import ------------------------------------------------------------------------------------
 
 
-class BatchCommands(RecognitionCommands):
-    """Batch import (数据批处理) as a command of the bank."""
-
-    def import_file(
-        self,
-        path: str | Path,
-        *,
-        signer: SigningKey,
-        record_type: str | None = None,
-        skip_bad: str | Path | None = None,
-        commit_size: int = 500,
-        today: date | None = None,
-        progress: Progress | None = None,
-    ) -> ImportReport:
-        """Import a file of learners, courses, certificates or achievements, signed by
-        ``signer``: every row validated first, then written in signed commits of
-        ``commit_size`` rows (see :mod:`creditledger.services.batch`).
-
-        Raises :class:`~creditledger.errors.ImportRejectedError` (carrying the report with
-        every bad row) if a row is bad and ``skip_bad`` is not given; nothing is written then.
-        """
-        return import_file(self, path, signer=signer, record_type=record_type,
-                           skip_bad=skip_bad, commit_size=commit_size, today=today,
-                           progress=progress)
-
-
 def import_file(
     bank: BatchCommands,
     path: str | Path,
@@ -192,10 +166,13 @@ def import_file(
     today: date | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import a file into the bank, signed by ``signer`` (see the module docs for the rules).
+    """Import a file of learners, courses, certificates or achievements into the bank, signed
+    by ``signer``: every row validated first, then written in signed commits of ``commit_size``
+    rows (see the module's documentation for the rules). It is also the bank's command
+    ``bank.import_file(path, signer=...)``.
 
-    Raises :class:`ImportRejectedError` (carrying the report with every bad row) if a row is bad
-    and ``skip_bad`` is not given; nothing is written then.
+    Raises :class:`~creditledger.errors.ImportRejectedError` (carrying the report with every bad
+    row) if a row is bad and ``skip_bad`` is not given; nothing is written then.
     """
     if commit_size < 1:
         raise ValidationError("commit_size", "must be at least 1")
@@ -218,6 +195,12 @@ def import_file(
         report.rejects_file = str(skip_bad)
     return report
 
+
+
+class BatchCommands(RecognitionCommands):
+    """Batch import (数据批处理) as a command of the bank."""
+
+    import_file = import_file
 
 RERUN_ATTEMPTS = 5
 """How often a chunk is run again when another writer commits to the same aggregates first."""
