@@ -220,9 +220,14 @@ _COMMIT = {"seq": int, "first_position": int, "committed_at": int, "key_id": str
            "event_hashes": list, "signature": bytes}
 
 
-def _fields(obj: Any, spec: dict[str, type], what: str) -> dict[str, Any]:
+def _fields(obj: Any, spec: dict[str, type], what: str,
+            more: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The fields of ``spec`` (typed; bytes as canonical base64); ``obj`` has exactly these
+    and ``more`` (checked by the caller), nothing else."""
     if not isinstance(obj, dict):
         raise Unusable(f"{what} is not an object")
+    if set(obj) != set(spec) | set(more):
+        raise Unusable(f"{what} has the fields {sorted(obj)}, not {sorted(set(spec) | set(more))}")
     out: dict[str, Any] = {}
     for name, kind in spec.items():
         value = obj.get(name)
@@ -240,11 +245,37 @@ def _fields(obj: Any, spec: dict[str, type], what: str) -> dict[str, Any]:
     return out
 
 
+MAX_DEPTH = 64
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise ValueError("a key appears twice in one object")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _json(data: bytes) -> Any:
+    """Strict JSON: UTF-8, no key twice, no NaN, at most MAX_DEPTH levels of nesting."""
     try:
-        return json.loads(data)
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates,
+                           parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as e:
-        raise Unusable(f"not JSON ({e})") from None
+        raise Unusable(f"not strict JSON ({e})") from None
+    except RecursionError:
+        raise Unusable(f"nested more than {MAX_DEPTH} levels deep") from None
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise Unusable(f"nested more than {MAX_DEPTH} levels deep")
+        children = list(item.values()) if isinstance(item, dict) else \
+            item if isinstance(item, list) else []
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return value
 
 
 def _state(e: dict[str, Any]) -> dict[str, Any]:
@@ -447,14 +478,15 @@ def _uuid(state: dict[str, Any]) -> str:
 
 def read_bundle(data: Any) -> dict[str, Any]:
     b = _fields(data, {"ledger_id": str, "learner_id": str, "root_key": bytes,
-                       "checkpoint": str}, "bundle")
+                       "checkpoint": str}, "bundle",
+                ("format", "registry", "aggregates", "commits"))
     if not isinstance(data.get("registry"), list) or not isinstance(data.get("aggregates"), list) \
             or not isinstance(data.get("commits"), list):
         raise Unusable("bundle: registry, aggregates and commits must be lists")
     b["registry"] = [_fields(e, _EVENT, "event") for e in data["registry"]]
     b["aggregates"] = []
     for a in data["aggregates"]:
-        agg = _fields(a, {"role": str, "originator_id": str}, "aggregate")
+        agg = _fields(a, {"role": str, "originator_id": str}, "aggregate", ("events",))
         if agg["role"] not in ROLES or not isinstance(a.get("events"), list):
             raise Unusable(f"bundle: unknown aggregate role {agg['role']!r} or no event list")
         agg["events"] = [_fields(e, _EVENT, "event") for e in a["events"]]
@@ -492,7 +524,7 @@ def verify_bundle(data: Any, pinned: bytes | None) -> list[str]:
 
 def verify_consistency_file(data: Any, pinned: bytes | None) -> list[str]:
     p = _fields(data, {"ledger_id": str, "root_key": bytes, "old": str, "new": str,
-                       "proof": list}, "proof file")
+                       "proof": list}, "proof file", ("format",))
     key = p["root_key"]
     if len(key) != 32:
         raise Unusable("the root key is not 32 bytes")
@@ -503,7 +535,7 @@ def verify_consistency_file(data: Any, pinned: bytes | None) -> list[str]:
         size1, root1 = open_checkpoint(p["old"], origin, key)
         size2, root2 = open_checkpoint(p["new"], origin, key)
         verify_consistency(size1, size2, p["proof"], root1, root2)
-    except ValueError as err:
+    except (ValueError, Unusable) as err:  # a signed note that is not one fails, as in bundles
         raise Fault("inconsistent", str(err)) from None
     return [f"consistent: ledger {p['ledger_id']} at {size1} events is a prefix of the ledger "
             f"at {size2} events ({'pinned' if pinned else 'root key NOT pinned'})"]

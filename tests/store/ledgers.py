@@ -86,6 +86,17 @@ class Tamper:
     def __enter__(self) -> Tamper:
         return self
 
+    def loosen(self) -> None:
+        """Drop the tables' NOT NULL constraints (editing the schema in place, as anyone with
+        the file can), so that a column can hold NULL too."""
+        self.conn.execute("PRAGMA writable_schema=ON")
+        self.conn.execute("UPDATE sqlite_master SET sql=replace(sql, ' NOT NULL', '') "
+                          "WHERE type='table'")
+        self.conn.execute("PRAGMA writable_schema=OFF")
+        path = self.conn.execute("PRAGMA database_list").fetchone()[2]
+        self.conn.close()
+        self.conn = sqlite3.connect(path, isolation_level=None)
+
     def __exit__(self, *exc: object) -> None:
         self.conn.close()
 

@@ -117,8 +117,9 @@ ATTACKS: dict[str, tuple[Callable[[PgTamper], None], str, int]] = {
     "re-hashed forgery": (_rehashed_forgery, "bad-signature", MIDDLE),
     "commit time": (_edit_commit_time, "bad-signature", MIDDLE),
     "deleted event": (_delete_event, "missing-event", MIDDLE),
-    "merkle node edited": (_zero_merkle_node, "merkle-tree-mismatch", LAST),
-    "merkle node deleted": (_delete_merkle_node, "merkle-tree-mismatch", LAST),
+    # the node (4, 0) covers events 1..16: the fault is at the last event it covers
+    "merkle node edited": (_zero_merkle_node, "merkle-tree-mismatch", 16),
+    "merkle node deleted": (_delete_merkle_node, "merkle-tree-mismatch", 16),
 }
 
 

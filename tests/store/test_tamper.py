@@ -216,16 +216,19 @@ def test_pinned_root_key_that_matches_verifies(built: Built, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
-    "attack",
-    ["UPDATE merkle_nodes SET hash=zeroblob(32) WHERE level=5 AND idx=0",
-     "DELETE FROM merkle_nodes WHERE level=4 AND idx=2"],
-    ids=["edited-node", "deleted-node"],
+    ("attack", "position"),
+    [("UPDATE merkle_nodes SET hash=zeroblob(32) WHERE level=5 AND idx=0", 32),
+     ("DELETE FROM merkle_nodes WHERE level=4 AND idx=2", 48),
+     ("UPDATE merkle_nodes SET hash=zeroblob(32) WHERE level=4 AND idx=1", 32)],
+    ids=["edited-node", "deleted-node", "edited-interior-node"],
 )
-def test_a_tampered_or_missing_merkle_node_is_detected(tmp_path: Path, attack: str) -> None:
+def test_a_tampered_or_missing_merkle_node_is_detected_at_the_last_event_it_covers(
+    tmp_path: Path, attack: str, position: int
+) -> None:
     big = build_ledger(tmp_path / "big.ledger", accounts=5, credits_each=8)  # 48 = 32 + 16
     with Tamper(big.path) as t:
-        t.conn.execute(attack)  # the root of 48 events reads nodes (5, 0) and (4, 2)
-    assert_tampered(big.path, "merkle-tree-mismatch", 48)
+        t.conn.execute(attack)  # node (level, idx) covers events idx * 2**level + 1 ..
+    assert_tampered(big.path, "merkle-tree-mismatch", position)
 
 
 def test_an_intact_ledger_reports_its_merkle_root(built: Built) -> None:

@@ -22,6 +22,7 @@ from uuid import UUID
 import msgspec
 
 from creditledger.audit.checkpoints import read_genesis, recorded_checkpoints
+from creditledger.audit.documents import read_typed
 from creditledger.crypto.note import open_checkpoint, origin_for
 from creditledger.domain.ids import learner_account_id, natural_key_id
 from creditledger.errors import (
@@ -47,7 +48,7 @@ RECOGNISED = _TOPIC_PREFIX["achievement"] + "Recognised"
 REVOKED = _TOPIC_PREFIX["achievement"] + "Revoked"
 
 
-class BundleEvent(msgspec.Struct, kw_only=True):
+class BundleEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One stored event: its link fields (what its hash covers), hash and inclusion proof."""
 
     position: int
@@ -62,7 +63,7 @@ class BundleEvent(msgspec.Struct, kw_only=True):
     proof: list[bytes]
 
 
-class BundleCommit(msgspec.Struct, kw_only=True):
+class BundleCommit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A commit's signed statement (every event hash of the commit) and its signature."""
 
     seq: int
@@ -73,7 +74,7 @@ class BundleCommit(msgspec.Struct, kw_only=True):
     signature: bytes
 
 
-class BundleAggregate(msgspec.Struct, kw_only=True):
+class BundleAggregate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """All events of one aggregate, versions 1..n, up to the checkpoint."""
 
     role: str
@@ -81,7 +82,7 @@ class BundleAggregate(msgspec.Struct, kw_only=True):
     events: list[BundleEvent]
 
 
-class Bundle(msgspec.Struct, kw_only=True):
+class Bundle(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A learner's verifiable transcript (JSON: bytes are standard base64)."""
 
     format: str = BUNDLE_FORMAT
@@ -98,18 +99,8 @@ class Bundle(msgspec.Struct, kw_only=True):
 
     @classmethod
     def from_json(cls, data: bytes) -> Bundle:
-        """Parse a bundle; :class:`UnusableLedgerError` if it is not one."""
-        try:
-            probe = msgspec.json.decode(data)
-        except msgspec.DecodeError as e:
-            raise UnusableLedgerError(f"bundle: not JSON ({e})") from e
-        if not isinstance(probe, dict) or probe.get("format") != BUNDLE_FORMAT:
-            found = probe.get("format") if isinstance(probe, dict) else None
-            raise UnusableLedgerError(f"bundle: not a {BUNDLE_FORMAT} bundle (format {found!r})")
-        try:
-            bundle = msgspec.json.decode(data, type=cls)
-        except msgspec.ValidationError as e:
-            raise UnusableLedgerError(f"bundle: malformed ({e})") from e
+        """Parse a bundle; :class:`UnusableLedgerError` if it is not exactly one."""
+        bundle = read_typed(data, cls, "bundle", BUNDLE_FORMAT)
         bad = [a.role for a in bundle.aggregates if a.role not in ROLES]
         if bad:
             raise UnusableLedgerError(f"bundle: unknown aggregate role {bad[0]!r}")

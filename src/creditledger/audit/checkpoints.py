@@ -25,6 +25,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 
+from creditledger.audit.documents import read_typed
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.crypto.merkle import InvalidProof, verify_consistency
 from creditledger.crypto.note import Checkpoint, open_checkpoint, origin_for, sign_checkpoint
@@ -178,7 +179,7 @@ def _check_extends(tree: LedgerTree, last: RecordedCheckpoint, size: int, root: 
 # -- consistency proofs ------------------------------------------------------------------------
 
 
-class ConsistencyFile(msgspec.Struct, kw_only=True):
+class ConsistencyFile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Two signed checkpoints of one ledger and the consistency proof between them."""
 
     format: str = CONSISTENCY_FORMAT
@@ -193,14 +194,8 @@ class ConsistencyFile(msgspec.Struct, kw_only=True):
 
     @classmethod
     def from_json(cls, data: bytes) -> ConsistencyFile:
-        """Parse a consistency file; :class:`UnusableLedgerError` if it is not one."""
-        try:
-            parsed = msgspec.json.decode(data, type=cls)
-        except (msgspec.ValidationError, msgspec.DecodeError) as e:
-            raise UnusableLedgerError(f"not a creditledger consistency proof ({e})") from e
-        if parsed.format != CONSISTENCY_FORMAT:
-            raise UnusableLedgerError(f"unsupported consistency proof format {parsed.format!r}")
-        return parsed
+        """Parse a consistency file; :class:`UnusableLedgerError` if it is not exactly one."""
+        return read_typed(data, cls, "consistency proof", CONSISTENCY_FORMAT)
 
 
 def prove_consistency(path: str | Path, old_note: str, new_note: str) -> ConsistencyFile:

@@ -20,8 +20,7 @@ JCS is :mod:`creditledger.crypto.jcs`; did:key and base58btc are :mod:`creditled
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -30,14 +29,13 @@ from uuid import UUID
 
 import msgspec
 
+from creditledger.audit.documents import read_document
 from creditledger.crypto import did, jcs
 from creditledger.crypto.did import b58encode, verification_method
 from creditledger.crypto.keys import InvalidSignature, PublicKey, SigningKey
 from creditledger.domain.alliance.values import CertificateFacts, CertificateProof
 from creditledger.domain.ids import institution_id, natural_key_id
-from creditledger.errors import (
-    InvalidCredentialError,
-)
+from creditledger.errors import InvalidCredentialError, ValidationError
 from creditledger.store.registry import KeyRegistry
 
 W3C_VC_V2 = "https://www.w3.org/ns/credentials/v2"
@@ -200,31 +198,14 @@ def digest(document: Mapping[str, Any]) -> str:
 
 
 def parse_credential(data: bytes | str) -> dict[str, Any]:
-    """Read a credential file: UTF-8 JSON, an object, no duplicate keys, no NaN."""
+    """Read a credential file strictly (see :func:`creditledger.audit.documents.read_document`:
+    UTF-8 JSON, an object, no duplicate keys, no NaN, bounded nesting)."""
     try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except UnicodeDecodeError as e:
-        raise InvalidCredentialError(f"damaged: not UTF-8 text (byte {e.start})") from None
-    except json.JSONDecodeError as e:
-        raise InvalidCredentialError(f"damaged: not JSON ({e.msg} at line {e.lineno}, "
-                                     f"column {e.colno})") from None
-    if not isinstance(value, dict):
-        raise InvalidCredentialError("not a credential: the JSON is not an object")
-    return value
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise InvalidCredentialError(f"the key {key!r} appears twice in one object")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise InvalidCredentialError(f"{name} is not a JSON number")
+        return read_document(data, "document")
+    except ValidationError as e:
+        problem = e.problem.replace("the JSON is not an object",
+                                    "not a credential: the JSON is not an object")
+        raise InvalidCredentialError(problem) from None
 
 
 # -- verifying -----------------------------------------------------------------------------------
@@ -232,9 +213,12 @@ def _no_constant(name: str) -> Any:
 
 class KeyTrust(Protocol):
     """Who may have made a proof: raises :class:`InvalidCredentialError` for a key it does not
-    trust in that role. ``description`` says, in the report, how keys were trusted."""
+    trust in that role. ``description`` says, in the report, how keys were trusted;
+    ``anchored`` whether every proof's key was checked against something the verifier trusts
+    (a ledger, or a key given for that role) rather than taken from the document."""
 
     description: str
+    anchored: bool
 
     def check(self, role: ProofRole, key: PublicKey, created: datetime) -> None: ...
 
@@ -244,23 +228,31 @@ class EmbeddedKeys:
 
     description = ("trusted the keys embedded in the document (did:key): this shows the "
                    "document is unchanged since signing, not who signed it")
+    anchored = False
 
     def check(self, role: ProofRole, key: PublicKey, created: datetime) -> None:
         return None
 
 
-class GivenKeys:
-    """Trust only the given public keys (in either role; the two proofs must use two keys)."""
+class RoleKeys:
+    """Trust the given public key in its own role only: the offering school's key for its
+    proof, the secretariat's for the seal. A role given no key is not anchored."""
 
-    def __init__(self, keys: Iterable[PublicKey]) -> None:
-        self.keys = {k.raw: k for k in keys}
-        self.description = "trusted the given keys: " + ", ".join(
-            k.key_id for k in self.keys.values())
+    def __init__(self, *, school: PublicKey | None = None,
+                 secretariat: PublicKey | None = None) -> None:
+        self.keys = {ProofRole.OFFERING_SCHOOL: school, ProofRole.SECRETARIAT: secretariat}
+        self.anchored = school is not None and secretariat is not None
+        self.description = "; ".join(
+            f"{role.value}: the given key {key.key_id}" if key is not None else
+            f"{role.value}: NOT anchored (no key given; the document's own key was used)"
+            for role, key in self.keys.items())
 
     def check(self, role: ProofRole, key: PublicKey, created: datetime) -> None:
-        if key.raw not in self.keys:
-            raise InvalidCredentialError(f"the {role.value}'s proof was made with key "
-                                         f"{key.key_id}, which is not among the given keys")
+        expected = self.keys[role]
+        if expected is not None and key != expected:
+            raise InvalidCredentialError(
+                f"the {role.value}'s proof was made with key {key.key_id}, not with the "
+                f"given {role.value} key {expected.key_id}")
 
 
 class LedgerKeys:
@@ -272,6 +264,7 @@ class LedgerKeys:
         self.principals = {ProofRole.OFFERING_SCHOOL: school, ProofRole.SECRETARIAT: secretariat}
         self.description = (f"checked against the ledger's key registry (offering school "
                             f"{school}, secretariat {secretariat})")
+        self.anchored = True
 
     def check(self, role: ProofRole, key: PublicKey, created: datetime) -> None:
         principal = self.principals[role]
@@ -308,6 +301,7 @@ class VerifiedCredential(msgspec.Struct, frozen=True, kw_only=True):
     identity_hash: str
     proofs: tuple[VerifiedProof, ...]
     keys: str
+    anchored: bool
     revocation: str
 
 
@@ -339,7 +333,7 @@ def verify_credential(
         if why is not None:
             raise InvalidCredentialError(f"the certificate was revoked: {why}")
         note = "checked: not revoked"
-    return _summary(document, certificate_id, tuple(checked), trust.description, note)
+    return _summary(document, certificate_id, tuple(checked), trust, note)
 
 
 def credential_id(document: Mapping[str, Any]) -> UUID:
@@ -420,7 +414,8 @@ def _created(role: ProofRole, value: object) -> datetime:
 
 
 def _summary(document: Mapping[str, Any], certificate_id: UUID,
-             proofs: tuple[VerifiedProof, ...], keys: str, revocation: str) -> VerifiedCredential:
+             proofs: tuple[VerifiedProof, ...], trust: KeyTrust,
+             revocation: str) -> VerifiedCredential:
     try:
         subject = document["credentialSubject"]
         achievement = subject["achievement"]
@@ -432,7 +427,7 @@ def _summary(document: Mapping[str, Any], certificate_id: UUID,
             hours=int(achievement.get("creditledger:hours", 0)),
             score=str(subject["result"][0]["value"]), term=str(subject.get("term", "")),
             identity_hash=str(subject["identifier"][0]["identityHash"]), proofs=proofs,
-            keys=keys, revocation=revocation)
+            keys=trust.description, anchored=trust.anchored, revocation=revocation)
     except (KeyError, IndexError, TypeError, ValueError, ArithmeticError) as e:
         raise InvalidCredentialError(f"signed, but not a readable course certificate ({e!r})"
                                      ) from None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import msgspec
 
+from creditledger.audit.documents import read_typed
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.errors import UnusableLedgerError
 from creditledger.store.format import (
@@ -25,7 +26,7 @@ HEAD_FORMAT = "creditledger-head/1"
 _msgpack = msgspec.msgpack.Encoder(order="deterministic")
 
 
-class SignedHead(msgspec.Struct, frozen=True, kw_only=True):
+class SignedHead(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A ledger head: ``size`` events, the last of which has hash ``last_hash`` (hex)."""
 
     format: str = HEAD_FORMAT
@@ -63,14 +64,13 @@ class SignedHead(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_json(cls, data: bytes) -> SignedHead:
+        """Parse a signed head; :class:`UnusableLedgerError` if it is not exactly one."""
+        head = read_typed(data, cls, "head file", HEAD_FORMAT)
         try:
-            head = msgspec.json.decode(data, type=cls)
             bytes.fromhex(head.last_hash)
             base64.b64decode(head.signature, validate=True)
-        except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as e:
+        except ValueError as e:
             raise UnusableLedgerError(f"head file: not a creditledger signed head ({e})") from e
-        if head.format != HEAD_FORMAT:
-            raise UnusableLedgerError(f"head file: unsupported format {head.format!r}")
         return head
 
     @classmethod

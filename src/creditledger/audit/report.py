@@ -29,6 +29,9 @@ class FaultKind(StrEnum):
     MERKLE_MISMATCH = "merkle-tree-mismatch"
     TRUNCATED = "truncated"
     FORKED = "forked-from-head"
+    REPLACED = "replaced-ledger"
+    MALFORMED_ROW = "malformed-row"
+    NON_CANONICAL_TOPIC = "non-canonical-topic"
 
 
 KEY_FAULTS = {

@@ -16,17 +16,18 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from creditledger.audit.head import SignedHead
+from creditledger.audit.nodes import CheckedNodes, NodeFault
 from creditledger.audit.report import KEY_FAULTS, Fault, FaultKind, VerifyReport
 from creditledger.crypto.keys import PublicKey
 from creditledger.crypto.merkle_tree import MerkleTree
-from creditledger.errors import LedgerError, LedgerUnavailableError, UnusableLedgerError
-from creditledger.store.format import ZERO_HASH, CommitStatement, link_hash
+from creditledger.store.format import FORMAT, ZERO_HASH, CommitStatement, link_hash
 from creditledger.store.mapper import decode_state
 from creditledger.store.readers import LedgerReader
 from creditledger.store.registry import (
@@ -36,7 +37,7 @@ from creditledger.store.registry import (
     KeyProblem,
     registry_id,
 )
-from creditledger.store.tree import LedgerTree
+from creditledger.store.topics import TopicKind, classify
 
 Progress = Callable[[int, int], None]
 
@@ -69,6 +70,17 @@ class _Commit:
     registry: list[tuple[int, str, str, bytes]] = field(default_factory=list)
     closed: bool = False
 
+    def well_formed(self) -> bool:
+        """Whether every column read from the file has its type (a file can hold anything)."""
+        return (type(self.seq) is int and type(self.first_position) is int
+                and type(self.event_count) is int and type(self.committed_at) is int
+                and type(self.key_id) is str and type(self.signature) is bytes)
+
+    def types(self) -> str:
+        return ", ".join(f"{name} {type(getattr(self, name)).__name__}" for name in
+                         ("seq", "first_position", "event_count", "committed_at", "key_id",
+                          "signature"))
+
 
 class Walker:
     """One verification run: pass 1 in global order, pass 2 in aggregate order."""
@@ -95,8 +107,10 @@ class Walker:
         self.fault: Fault | None = None
         self.open_commit: _Commit | None = None
         self.aggregate_tips: dict[str, tuple[int, bytes]] | None = None
-        self.tree = MerkleTree(_PeaksOnly())  # the RFC 9162 root of the events, as they stream
+        self.nodes: CheckedNodes | None = None  # set in run(), if the ledger stores a tree
+        self.tree = MerkleTree(_PeaksOnly())  # the RFC 9162 tree of the events, as they stream
         self.merkle_root: bytes | None = None
+        self.topics: dict[str, TopicKind] = {}  # what each topic seen names (store.topics)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -128,13 +142,21 @@ class Walker:
 
     def run(self, ledger_id_info: str) -> None:
         total = self.conn.execute("SELECT MAX(position) FROM stored_events").fetchone()[0] or 0
+        total = total if type(total) is int else 0
         self._start_pool(total)
         try:
+            if self.conn.has_table("merkle_nodes"):
+                self.nodes = CheckedNodes(self.conn)
+                self.tree = MerkleTree(self.nodes)
             self._global_pass(total)
             if self.events == 0:
                 raise _Found(Fault(FaultKind.GENESIS, 1, "the ledger has no events"))
-            if self.ledger_id != ledger_id_info:
-                raise _Found(Fault(FaultKind.GENESIS, 1, "ledger_info names another ledger id"))
+            self._check_ledger_info(ledger_id_info)
+            if self.nodes is not None:
+                self.nodes.finish(self.events)
+                self.merkle_root = self.tree.root()
+        except NodeFault as node_fault:
+            self.fault = node_fault.fault
         except _Found as found:
             self.fault = self._blame_open_commit(found.fault)
         self._drain_signatures()
@@ -148,28 +170,18 @@ class Walker:
             aggregate_fault = self._aggregate_pass(limit)
             if aggregate_fault is not None:
                 self.fault = aggregate_fault
-        if self.fault is None:
-            self.fault = self._merkle_fault()
         if self.progress:
             self.progress(total, total)
 
-    def _merkle_fault(self) -> Fault | None:
-        """Check the Merkle tree stored in the ledger (if any) against the events' hashes."""
-        if not self.conn.has_table("merkle_nodes"):
-            return None
-        computed = self.tree.root()
-        try:
-            stored = LedgerTree(self.conn, self.events).root()
-        except LedgerUnavailableError:
-            raise
-        except (KeyError, LedgerError) as e:
-            return Fault(FaultKind.MERKLE_MISMATCH, self.events,
-                         f"the stored Merkle tree does not cover the ledger ({e})")
-        if stored != computed:
-            return Fault(FaultKind.MERKLE_MISMATCH, self.events,
-                         "the stored Merkle tree's root is not the root of the events' hashes")
-        self.merkle_root = computed
-        return None
+    def _check_ledger_info(self, ledger_id_info: str) -> None:
+        """``ledger_info`` (not signed: it lets a reader find the ledger) must say exactly what
+        the genesis says: this ledger's id and format."""
+        info = self.conn.execute("SELECT name, value FROM ledger_info").fetchall()
+        expected = {("format", FORMAT), ("ledger_id", self.ledger_id)}
+        if self.ledger_id != ledger_id_info or set(info) != expected or len(info) != 2:
+            raise _Found(Fault(FaultKind.GENESIS, 1,
+                               f"ledger_info {sorted(info, key=repr)!r} does not say what the "
+                               f"genesis says ({sorted(expected)!r})"))
 
     def _global_pass(self, total: int) -> None:
         commits = self._commits()
@@ -178,6 +190,8 @@ class Walker:
         last_hash = self.last_hash
         progress = self.progress
         registry_topics = REGISTRY_TOPICS
+        topics = self.topics
+        registry = ""  # the registry aggregate's id, once the genesis has named the ledger
         hash_link = link_hash
         # Each aggregate's last (version, hash) so far, while every event seen continues its
         # aggregate (version 1, or the next version linked to the last): then pass 2 has
@@ -192,6 +206,11 @@ class Walker:
                 " prev_hash, prev_aggregate_hash, hash FROM stored_events ORDER BY position"
             ):
                 position, seq, oid, version, topic, state, prev, prev_agg, stored = row
+                if (type(position) is not int or type(seq) is not int or type(oid) is not str
+                        or type(version) is not int or type(topic) is not str
+                        or type(state) is not bytes or type(prev) is not bytes
+                        or type(prev_agg) is not bytes or type(stored) is not bytes):
+                    raise _Found(_malformed(row, expected))
                 if position != expected:
                     raise _Found(Fault(FaultKind.MISSING_EVENT, expected,
                                        f"no event at position {expected}; next is {position}"))
@@ -208,10 +227,18 @@ class Walker:
                 if commit is None or seq != commit.seq:
                     if commit is not None:
                         self._close_commit(commit)
+                        registry = registry_id(self.ledger_id).hex
                     commit = self._open_commit(commits, seq, position, oid)
                     self.open_commit = commit
                 commit.hashes.append(stored)
-                if topic in registry_topics:
+                kind = topics.get(topic)
+                if kind is None:
+                    kind = topics[topic] = classify(topic)
+                if kind is TopicKind.ALIAS:
+                    raise _Found(Fault(FaultKind.NON_CANONICAL_TOPIC, position,
+                                       f"topic {topic!r} is another name of a stored event "
+                                       "type, never written by the library", oid, seq))
+                if topic in registry_topics or oid == registry or seq == 1:
                     commit.registry.append((position, oid, topic, state))
                 if tips is not None:
                     tip = tips.get(oid)
@@ -250,6 +277,10 @@ class Walker:
     ) -> _Commit:
         commit = next(commits, None)
         expected_seq = self.commits + 1
+        if commit is not None and not commit.well_formed():
+            raise _Found(Fault(FaultKind.MALFORMED_ROW, position,
+                               f"the row of commit {commit.seq!r} is malformed "
+                               f"({commit.types()})", oid, seq))
         if commit is None or commit.seq != seq or seq != expected_seq:
             raise _Found(Fault(FaultKind.COMMIT_MISMATCH, position,
                                f"event claims commit {seq}, expected commit {expected_seq}",
@@ -285,7 +316,10 @@ class Walker:
                                     commit.committed_at, commit.key_id, commit.hashes)
         raw_key = self.book.public_key(commit.key_id).raw  # validated here, as before
         self._queue_signature(raw_key, commit, statement.message())
-        self.tree.extend_hashes(commit.hashes)
+        try:
+            self.tree.extend_hashes(commit.hashes)
+        except NodeFault as e:  # a stored node the commit's events complete is not theirs
+            raise _Found(e.fault) from e
 
     def _genesis(self, commit: _Commit) -> None:
         first = commit.registry[0] if commit.registry else None
@@ -319,9 +353,11 @@ class Walker:
             return
         registry = registry_id(self.ledger_id).hex
         for position, oid, topic, _state in commit.registry:
-            if oid != registry or topic == GENESIS_TOPIC:
+            if oid != registry or topic == GENESIS_TOPIC or topic not in REGISTRY_TOPICS:
                 raise _Found(Fault(FaultKind.REGISTRY, position,
-                                   "registry event outside this ledger's registry", oid))
+                                   "every event of the key registry, and only those, must be "
+                                   f"a registry event of this ledger's registry ({topic!r} of "
+                                   f"{oid})", oid))
 
     def _blame_open_commit(self, fault: Fault) -> Fault:
         """A fault inside a commit may come from an earlier, forged event of the same commit.
@@ -334,9 +370,11 @@ class Walker:
             return fault
         if self.book.problem(commit.key_id, commit.committed_at) is not None:
             return fault
-        hashes = [bytes(h) for (h,) in self.conn.execute(
+        hashes = [h for (h,) in self.conn.execute(
             "SELECT hash FROM stored_events WHERE commit_seq=? ORDER BY position", (commit.seq,)
         )]
+        if not all(type(h) is bytes for h in hashes):
+            return fault  # a malformed hash: the fault found is the one to report
         statement = CommitStatement(self.ledger_id, commit.seq, commit.first_position,
                                     commit.committed_at, commit.key_id, hashes)
         key = self.book.public_key(commit.key_id)
@@ -379,6 +417,8 @@ class Walker:
             "SELECT originator_id, originator_version, position, prev_aggregate_hash, hash"
             " FROM stored_events ORDER BY originator_id, originator_version"
         ):
+            if type(version) is not int or type(position) is not int:
+                continue  # pass 1 reports a malformed row
             if oid != last_oid:
                 self.aggregates += 1
                 last_oid, last_version, last_hash = oid, 0, ZERO_HASH
@@ -401,14 +441,15 @@ class Walker:
         root = self.book.public_key(self.book.root_key_id) if self.book.root_key_id else None
         if root is None:
             return None
+        # The head is what the auditor kept: a ledger it does not fit was replaced.
         if head.ledger_id != self.ledger_id:
-            raise UnusableLedgerError(f"head file: it is the head of another ledger "
-                                      f"({head.ledger_id}), not of {self.ledger_id}")
+            return Fault(FaultKind.REPLACED, 1, f"the signed head is of ledger {head.ledger_id}; "
+                         f"this file holds ledger {self.ledger_id}")
         try:
             head.verify(root)
         except InvalidSignature as e:
-            raise UnusableLedgerError("head file: its signature does not verify against "
-                                      f"the ledger's root key ({e})") from e
+            return Fault(FaultKind.REPLACED, 1, "the signed head does not verify with this "
+                         f"ledger's root key: the genesis was replaced ({e})")
         if self.events < head.size:
             return Fault(FaultKind.TRUNCATED, self.events + 1,
                          f"the ledger has {self.events} events; the signed head has {head.size}")
@@ -435,6 +476,20 @@ class Walker:
             merkle_root=self.merkle_root.hex() if self.merkle_root else None,
             fault=fault,
         )
+
+
+_EVENT_COLUMNS = ("position", "commit_seq", "originator_id", "originator_version", "topic",
+                  "state", "prev_hash", "prev_aggregate_hash", "hash")
+
+
+def _malformed(row: tuple[Any, ...], expected: int) -> Fault:
+    """A fault for an event row whose columns do not have their types."""
+    types = ", ".join(f"{name} {type(value).__name__}"
+                      for name, value in zip(_EVENT_COLUMNS, row, strict=True))
+    position = row[0] if type(row[0]) is int else expected
+    aggregate = row[2] if type(row[2]) is str else None
+    return Fault(FaultKind.MALFORMED_ROW, position,
+                 f"the event row is malformed ({types})", aggregate)
 
 
 class _PeaksOnly:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from creditledger.cli.common import (
     PASSPHRASE_ENV,
@@ -21,6 +22,7 @@ from creditledger.cli.common import (
     pinned_key,
     read_passphrase,
     read_text,
+    shown,
     tampered,
     trust_note,
     write_output,
@@ -125,9 +127,10 @@ def verify_consistency_command(
         tampered(str(e))
     except CreditLedgerError as e:
         fail(str(e))
-    out.print(f"[bold green]consistent[/]: ledger {report.ledger_id} at {report.old_size} "
-               f"events is a prefix of the ledger at {report.new_size} events; root key "
-               f"{report.root_key_id} ({trust_note(report.root_key_pinned)})")
+    out.print("[bold green]consistent[/]: " + escape(shown(
+        f"ledger {report.ledger_id} at {report.old_size} events is a prefix of the ledger at "
+        f"{report.new_size} events; root key {report.root_key_id} "
+        f"({trust_note(report.root_key_pinned)})")))
 
 
 def prove_command(
@@ -156,8 +159,9 @@ def prove_command(
     write_output(bundle.to_json(), output, f"bundle of {learner}: {events} events in "
            f"{len(bundle.aggregates)} aggregates, proven against the checkpoint of {size} events,")
     if later:
-        err.print(f"note: {later} later events of {learner} are not covered by that checkpoint; "
-                   "publish a new checkpoint (creditledger checkpoint) to include them")
+        err.print(escape(shown(
+            f"note: {later} later events of {learner} are not covered by that checkpoint; "
+            "publish a new checkpoint (creditledger checkpoint) to include them")))
 
 
 def verify_bundle_command(
@@ -184,9 +188,10 @@ def verify_bundle_command(
     if as_json:
         typer.echo(json.dumps({"intact": True, **asdict(report)}, ensure_ascii=False, indent=2))
         return
-    out.print(f"[bold green]intact[/]: transcript of learner {report.learner_id} in ledger "
-               f"{report.ledger_id}: {report.events} events, each signed and included in the "
-               f"checkpoint of {report.checkpoint_size} events; root key {report.root_key_id} "
-               f"({trust_note(report.root_key_pinned)})")
+    out.print("[bold green]intact[/]: " + escape(shown(
+        f"transcript of learner {report.learner_id} in ledger {report.ledger_id}: "
+        f"{report.events} events, each signed and included in the checkpoint of "
+        f"{report.checkpoint_size} events; root key {report.root_key_id} "
+        f"({trust_note(report.root_key_pinned)})")))
     for line in report.lines:
-        out.print(line)
+        out.print(escape(shown(line)))

@@ -62,16 +62,28 @@ ViewsOption = Annotated[
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")]
 
 
+def shown(text: str) -> str:
+    """``text`` safe to print on one line: every character that is not printable (a line break,
+    a Unicode line or record separator, a terminal escape) written as an escape instead.
+
+    Messages quote what a ledger or a document says (an aggregate id, a name), which whoever
+    made the file chose: it must not start a new line or drive the terminal, or a forged file
+    could print its own "intact" line under the verifier's verdict."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``error: message`` on stderr (the message as plain text, never as rich markup,
     so ``creditledger[postgres]`` stays as written) and exit with ``code``."""
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {escape(shown(message))}")
     raise typer.Exit(code)
 
 
 def tampered(message: str) -> NoReturn:
     """Print ``TAMPERED: message`` and exit 1 (the document or ledger fails verification)."""
-    out.print(f"[bold red]TAMPERED[/]: {escape(message)}")
+    out.print(f"[bold red]TAMPERED[/]: {escape(shown(message))}")
     raise typer.Exit(1)
 
 

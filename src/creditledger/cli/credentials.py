@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -14,13 +13,15 @@ import msgspec
 import typer
 
 from creditledger.audit.credential import (
-    GivenKeys,
+    EmbeddedKeys,
+    KeyTrust,
+    RoleKeys,
     VerifiedCredential,
     dumps,
     parse_credential,
     verify_credential,
 )
-from creditledger.cli.common import err, fail
+from creditledger.cli.common import err, fail, shown
 from creditledger.crypto.keys import PublicKey
 from creditledger.errors import CreditLedgerError, InvalidCredentialError, UnusableLedgerError
 from creditledger.services import CreditBank
@@ -34,36 +35,49 @@ def register(app: typer.Typer) -> None:
 
 def verify_credential_command(
     file: Annotated[Path, typer.Argument(help="The certificate (Open Badges 3.0 JSON).")],
-    key: Annotated[list[Path] | None, typer.Option(
-        "--key", help="Trust only this public key (PEM, base64 or hex file); repeat for "
-        "the school's and the secretariat's.")] = None,
+    school_key: Annotated[Path | None, typer.Option(
+        "--school-key", help="The offering school's public key (PEM, base64 or hex file): its "
+        "proof must be made with this key.")] = None,
+    secretariat_key: Annotated[Path | None, typer.Option(
+        "--secretariat-key", help="The alliance secretariat's public key: the seal must be "
+        "made with this key.")] = None,
     ledger: Annotated[str | None, typer.Option(
         "--ledger", help="Check keys and revocation against this alliance ledger (a file or "
         "a postgresql:// URL).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Verify an electronic course certificate (电子课程合格证书) offline: exit 0 valid,
-    1 invalid (changed, wrong key, unsigned, revoked), 2 unusable input."""
+    """Verify an electronic course certificate (电子课程合格证书) offline: exit 0 valid (every
+    proof made with a trusted key: the ledger's, or both keys given), 1 invalid (changed, wrong
+    key, unsigned, revoked), 2 unusable input, 3 unanchored (the signatures hold, but no trusted
+    key says who made them)."""
     try:
         data = file.read_bytes()
-        trusted = [_key_file(k) for k in key or []]
+        given = RoleKeys(school=_key_file(school_key, "--school-key"),
+                         secretariat=_key_file(secretariat_key, "--secretariat-key"))
+        trust: KeyTrust = given if school_key or secretariat_key else EmbeddedKeys()
     except OSError as e:
         fail(f"{file}: {e.strerror}")
     except CreditLedgerError as e:
         fail(str(e))
     try:
-        verified = check_file(data, trusted, ledger)
+        verified = check_file(data, trust, ledger)
     except InvalidCredentialError as e:
         typer.echo(json.dumps({"valid": False, "reason": e.reason}, ensure_ascii=False)
-                   if as_json else f"INVALID: {e.reason}")
+                   if as_json else shown(f"INVALID: {e.reason}"))
         raise typer.Exit(1) from None
     except CreditLedgerError as e:
         fail(str(e))
     if as_json:
-        typer.echo(json.dumps({"valid": True, **msgspec.to_builtins(verified)},
+        typer.echo(json.dumps({"valid": verified.anchored, **msgspec.to_builtins(verified)},
                               ensure_ascii=False, indent=2))
     else:
-        typer.echo("\n".join(summary_lines(verified)))
+        typer.echo("\n".join(shown(line) for line in summary_lines(verified)))
+    if not verified.anchored:
+        raise typer.Exit(UNANCHORED)
+
+
+UNANCHORED = 3
+"""Exit code of ``verify-credential`` when the signatures hold but no trusted key anchors them."""
 
 
 def export_credential_command(
@@ -90,23 +104,24 @@ def export_credential_command(
         err.print(f"certificate {certificate_id} written to {output}")
 
 
-def check_file(data: bytes, trusted: Sequence[PublicKey], ledger: str | Path | None
-               ) -> VerifiedCredential:
-    """What ``verify-credential`` checks: the given keys if any, and the ledger if given."""
+def check_file(data: bytes, trust: KeyTrust, ledger: str | Path | None) -> VerifiedCredential:
+    """What ``verify-credential`` checks: the given role keys, and the ledger if given."""
     document = parse_credential(data)
-    verified = verify_credential(document, trust=GivenKeys(trusted) if trusted else None)
+    verified = verify_credential(document, trust=trust)
     if ledger is None:
         return verified
     with CreditBank.open(ledger) as bank:
         against = bank.check_course_certificate(document)
-    keys = against.keys + (f"; {verified.keys}" if trusted else "")
+    keys = against.keys + (f"; {verified.keys}" if trust.anchored else "")
     result: VerifiedCredential = msgspec.structs.replace(against, keys=keys)
     return result
 
 
 def summary_lines(v: VerifiedCredential) -> list[str]:
     """A verified certificate as readable lines (what ``verify-credential`` prints)."""
-    lines = [f"valid: 电子课程合格证书 {v.course_name} ({v.course_code}), {v.credits} credits, "
+    verdict = "valid" if v.anchored else "UNANCHORED (intact, but not shown to be issued by " \
+        "anyone: give --ledger, or --school-key and --secretariat-key)"
+    lines = [f"{verdict}: 电子课程合格证书 {v.course_name} ({v.course_code}), {v.credits} credits, "
              f"{v.hours} hours, score {v.score}, term {v.term}",
              f"  issued by {v.alliance}; assessed by {v.school}; learner {v.identity_hash}"]
     lines += [f"  proof {n}: {p.role}, key {p.key_id}, created {p.created}"
@@ -114,11 +129,13 @@ def summary_lines(v: VerifiedCredential) -> list[str]:
     return [*lines, f"  keys: {v.keys}", f"  revocation: {v.revocation}"]
 
 
-def _key_file(path: Path) -> PublicKey:
+def _key_file(path: Path | None, option: str) -> PublicKey | None:
+    if path is None:
+        return None
     try:
         return PublicKey.from_text(path.read_bytes())
     except OSError as e:
-        raise UnusableLedgerError(f"--key {path}: {e.strerror}") from None
+        raise UnusableLedgerError(f"{option} {path}: {e.strerror}") from None
     except UnusableLedgerError as e:
-        raise UnusableLedgerError(f"--key {path}: {str(e).removeprefix('root key: ')}"
+        raise UnusableLedgerError(f"{option} {path}: {str(e).removeprefix('root key: ')}"
                                   ) from None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from creditledger.audit.head import SignedHead
@@ -22,6 +23,7 @@ from creditledger.cli.common import (
     out,
     pinned_key,
     read_passphrase,
+    shown,
 )
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.errors import CreditLedgerError, TamperedLedgerError
@@ -83,13 +85,15 @@ def _print_report(report: VerifyReport, as_json: bool) -> None:
         out.print(
             f"[bold green]intact[/]: {report.events} events in {report.commits} signed commits, "
             f"{report.aggregates} aggregates, {report.keys} keys{extends}; "
-            f"last hash {report.last_hash}; root key {report.root_key_id} ({pinned})")
+            f"last hash {report.last_hash}; root key {escape(shown(report.root_key_id))} "
+            f"({pinned})")
         return
     f = report.fault
     aggregate = f" aggregate {f.aggregate}" if f.aggregate else ""
     commit = f" commit {f.commit}" if f.commit is not None else ""
-    out.print(f"[bold red]TAMPERED[/]: first bad position {f.position}{aggregate}{commit}: "
-              f"{f.kind.value}: {f.detail}")
+    where = escape(shown(f"first bad position {f.position}{aggregate}{commit}: "
+                         f"{f.kind.value}: {f.detail}"))
+    out.print(f"[bold red]TAMPERED[/]: {where}")
 
 
 def head(

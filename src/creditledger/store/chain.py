@@ -26,6 +26,7 @@ from creditledger.errors import KeyNotValidError, UnsignedCommitError
 from creditledger.store.format import ZERO_HASH, CommitStatement, link_hash, now_micros
 from creditledger.store.mapper import decode_state
 from creditledger.store.registry import GENESIS_TOPIC, REGISTRY_TOPICS, KeyBook, registry_id
+from creditledger.store.topics import TopicKind, classify
 
 APPEND_ONLY = "creditledger: the ledger is append-only"
 
@@ -87,6 +88,16 @@ def notifications_query(
     params.append(limit)
     return ("SELECT position, originator_id, originator_version, topic, state "
             f"FROM stored_events {where}ORDER BY position LIMIT ?"), params
+
+_TOPIC_KINDS: dict[str, TopicKind] = {}
+
+
+def _topic_kind(topic: str) -> TopicKind:
+    kind = _TOPIC_KINDS.get(topic)
+    if kind is None:
+        kind = _TOPIC_KINDS[topic] = classify(topic)
+    return kind
+
 
 class DBCursor(Protocol):
     """The part of a DB-API cursor the chain uses (``?`` placeholders)."""
@@ -260,12 +271,18 @@ class ChainWriter:
         ``registry_version`` is the registry's version as read with the chain's head, or
         ``None`` if it was not (the registry's id was not known yet).
         """
-        registry_events = [s for s in stored_events if s.topic in REGISTRY_TOPICS]
+        for s in stored_events:
+            if _topic_kind(s.topic) is TopicKind.ALIAS:
+                raise KeyNotValidError(f"{s.topic!r} is not the stored name of its event type")
         if stored_events[0].topic == GENESIS_TOPIC:
             return self._check_genesis(c, stored_events, signer, last_position)
+        ledger_id = self._read_ledger_id(c)
+        rid = self._registry_id_hex(ledger_id)
+        # Every event of the registry aggregate is a registry event, whatever its topic says.
+        registry_events = [s for s in stored_events
+                           if s.topic in REGISTRY_TOPICS or _id_text(s.originator_id) == rid]
         if any(s.topic == GENESIS_TOPIC for s in registry_events):
             raise KeyNotValidError("the genesis event must be the ledger's first event")
-        ledger_id = self._read_ledger_id(c)
         book = self._key_book(c, ledger_id, registry_version)
         key_id = signer.key_id
         problem = book.problem(key_id, committed_at)
@@ -273,9 +290,10 @@ class ChainWriter:
             raise KeyNotValidError(f"key {key_id} may not sign now: {problem.value}")
         if registry_events and key_id != book.root_key_id:
             raise KeyNotValidError("key registry changes must be signed by the root key")
-        rid = self._registry_id_hex(ledger_id)
-        if any(_id_text(s.originator_id) != rid for s in registry_events):
-            raise KeyNotValidError("registry events must belong to this ledger's registry")
+        if any(_id_text(s.originator_id) != rid or s.topic not in REGISTRY_TOPICS
+               for s in registry_events):
+            raise KeyNotValidError("registry events must be events of this ledger's registry, "
+                                   "under their own topics")
         if registry_events:
             self._book = None  # the registry changes with this commit: reload next time
         return ledger_id

@@ -14,8 +14,11 @@ from typing import Any, ClassVar, TypedDict
 from uuid import UUID
 
 import msgspec
+from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
-from eventsourcing.utils import get_topic, resolve_topic
+from eventsourcing.utils import get_topic
+
+from creditledger.store.topics import known_class
 
 _json = msgspec.json.Encoder(order="deterministic", decimal_format="string")
 
@@ -38,9 +41,13 @@ def _state_decoder(topic: str) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(state_type)
 
 
-@cache
 def _resolve(topic: str) -> type[Any]:
-    return typing.cast(type[Any], resolve_topic(topic))
+    """The loaded class whose canonical topic this is (never an import of what a file names);
+    ``ValueError`` for any other topic."""
+    cls = known_class(topic)
+    if cls is None:
+        raise ValueError(f"{topic!r} is not the stored name of any known event type")
+    return cls
 
 
 def encode_state(event_state: dict[str, Any]) -> bytes:
@@ -77,15 +84,16 @@ class LedgerMapper(Mapper[UUID]):
         return StoredEvent(originator_id, originator_version, get_topic(cls), stored)
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        cls = _resolve(stored_event.topic)
         data = stored_event.state
         try:
+            cls = _resolve(stored_event.topic)
             if not getattr(cls, "plaintext", False):
                 if self.cipher:
                     data = self.cipher.decrypt(data)
                 if self.compressor:
                     data = self.compressor.decompress(data)
             event_state = decode_state(stored_event.topic, data)
+            _check_originator_topic(event_state)
         except Exception as e:
             msg = (
                 f"cannot decode stored event {stored_event.originator_id} "
@@ -102,6 +110,17 @@ class LedgerMapper(Mapper[UUID]):
         domain_event = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", event_state)
         return domain_event
+
+
+def _check_originator_topic(event_state: dict[str, Any]) -> None:
+    """A created event names its aggregate's class by topic, and eventsourcing resolves it by
+    import: only the canonical topic of a loaded aggregate class is accepted."""
+    topic = event_state.get("originator_topic")
+    if topic is None:
+        return
+    cls = known_class(topic) if isinstance(topic, str) else None
+    if cls is None or not issubclass(cls, BaseAggregate):
+        raise ValueError(f"originator_topic {topic!r} is not a known aggregate type")
 
 
 def _as_uuid(originator_id: UUID | str) -> UUID:

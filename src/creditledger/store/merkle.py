@@ -37,6 +37,7 @@ from creditledger.store.sqlite import ChainedSQLiteApplicationRecorder
 LOW_LEVELS = 4
 """Levels 0..3 are recomputed from leaf blocks of 16 event hashes instead of being stored."""
 BLOCK = 1 << LOW_LEVELS
+MERKLE_FENCE = "creditledger: a Merkle node is written only with the events it covers"
 BACKFILL_CHUNK = 65_536
 """Leaves read and appended per step when building a missing tree."""
 
@@ -48,6 +49,17 @@ MERKLE_SCHEMA = [
     f"CREATE TRIGGER IF NOT EXISTS merkle_nodes_no_{action.lower()} BEFORE {action} ON "
     f"merkle_nodes BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
     for action in ("UPDATE", "DELETE")
+] + [
+    # A plain INSERT of a node the recorder did not compute is refused: a node must lie within
+    # the events already stored (the recorder inserts each node right after the events it
+    # covers, in the same transaction), and every such node is stored already (primary key).
+    "CREATE TRIGGER IF NOT EXISTS merkle_nodes_fence BEFORE INSERT ON merkle_nodes WHEN"
+    " typeof(NEW.level) != 'integer' OR typeof(NEW.idx) != 'integer'"
+    " OR typeof(NEW.hash) != 'blob' OR length(NEW.hash) != 32"
+    f" OR NEW.level < {LOW_LEVELS} OR NEW.level > 62 OR NEW.idx < 0"
+    " OR (NEW.idx + 1) * (1 << NEW.level)"
+    " > (SELECT COALESCE(MAX(position), 0) FROM stored_events)"
+    f" BEGIN SELECT RAISE(ABORT, '{MERKLE_FENCE}'); END",
 ]
 INSERT_NODE = "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?,?,?)"
 SELECT_NODE = "SELECT hash FROM merkle_nodes WHERE level=? AND idx=?"

@@ -43,7 +43,7 @@ from creditledger.errors import (
 from creditledger.store.chain import APPEND_ONLY, ChainWriter, _id_text, notifications_query
 from creditledger.store.format import FORMAT
 from creditledger.store.mapper import LedgerMapper
-from creditledger.store.merkle import LOW_LEVELS, MerkleWriter
+from creditledger.store.merkle import LOW_LEVELS, MERKLE_FENCE, MerkleWriter
 from creditledger.store.postgres_connect import (
     QmarkCursor,
     describe_datastore,
@@ -84,6 +84,14 @@ PG_SCHEMA = [
     " PRIMARY KEY (level, idx))",
     "CREATE OR REPLACE FUNCTION creditledger_append_only() RETURNS trigger LANGUAGE plpgsql AS "
     f"$$BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END$$",
+    # As on SQLite (store.merkle.MERKLE_SCHEMA): a node only with the events it covers.
+    "CREATE OR REPLACE FUNCTION creditledger_merkle_fence() RETURNS trigger LANGUAGE plpgsql AS"
+    f" $$BEGIN IF NEW.level < {LOW_LEVELS} OR NEW.level > 62 OR NEW.idx < 0"
+    " OR octet_length(NEW.hash) <> 32 OR (NEW.idx + 1)::numeric * 2::numeric ^ NEW.level"
+    " > (SELECT COALESCE(MAX(position), 0) FROM stored_events) THEN"
+    f" RAISE EXCEPTION '{MERKLE_FENCE}'; END IF; RETURN NEW; END$$",
+    "CREATE OR REPLACE TRIGGER merkle_nodes_fence BEFORE INSERT ON merkle_nodes"
+    " FOR EACH ROW EXECUTE FUNCTION creditledger_merkle_fence()",
 ] + [
     f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
     "FOR EACH ROW EXECUTE FUNCTION creditledger_append_only()"

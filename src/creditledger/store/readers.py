@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import os
 import sqlite3
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
@@ -164,18 +165,26 @@ class SQLiteReader(LedgerReader):
             self.conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         else:
             self.conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows:
         """Run one statement on the file."""
-        return self.conn.execute(sql, parameters)
+        return self._opened(self.conn.execute(sql, parameters))
 
     def scan(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         """SQLite steps through a result row by row: a plain cursor streams."""
-        return self.conn.execute(sql, parameters)
+        return self._opened(self.conn.execute(sql, parameters))
 
     def cursor(self) -> DBCursor:
         """A ``sqlite3`` cursor."""
-        return self.conn.cursor()
+        return self._opened(self.conn.cursor())
+
+    def _opened(self, cursor: sqlite3.Cursor) -> sqlite3.Cursor:
+        # A cursor left part-way (a walk stopped at a fault) keeps its statement, and with it
+        # a read lock, until it is closed: close() closes every one, so that closing the
+        # reader really releases the file.
+        self._cursors.add(cursor)
+        return cursor
 
     def has_table(self, name: str) -> bool:
         """Whether ``sqlite_master`` lists the table."""
@@ -210,7 +219,9 @@ class SQLiteReader(LedgerReader):
         return self._ledger_id
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close every cursor, then the connection."""
+        for cursor in list(self._cursors):
+            cursor.close()
         self.conn.close()
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from creditledger.audit import credential
 from creditledger.audit.credential import (
-    GivenKeys,
+    RoleKeys,
     b58decode,
     canonical_json,
     dumps,
@@ -166,12 +166,27 @@ def test_a_changed_byte_anywhere_fails(issued: Issued) -> None:
 
 def test_a_wrong_key_fails_and_the_right_ones_pass(issued: Issued) -> None:
     keys = issued.world.keys
+    school, seal = keys["CQAT"].public_key, keys["ESVEA-SEC"].public_key
     stranger = SigningKey.generate().public_key
-    assert "not among the given keys" in reason(
-        issued.file.read_bytes(), trust=GivenKeys([keys["CQAT"].public_key, stranger]))
-    verified = verify_credential(issued.document, trust=GivenKeys(
-        [keys["CQAT"].public_key, keys["ESVEA-SEC"].public_key]))
+    assert "not with the given alliance secretariat key" in reason(
+        issued.file.read_bytes(), trust=RoleKeys(school=school, secretariat=stranger))
+    verified = verify_credential(issued.document, trust=RoleKeys(school=school,
+                                                                  secretariat=seal))
     assert [p.role for p in verified.proofs] == ["offering school", "alliance secretariat"]
+    assert verified.anchored
+
+
+def test_a_key_given_in_the_other_role_is_refused(issued: Issued) -> None:
+    keys = issued.world.keys
+    school, seal = keys["CQAT"].public_key, keys["ESVEA-SEC"].public_key
+    swapped = reason(issued.file.read_bytes(), trust=RoleKeys(school=seal, secretariat=school))
+    assert "not with the given offering school key" in swapped
+
+
+def test_without_a_trust_anchor_a_valid_document_is_not_anchored(issued: Issued) -> None:
+    assert not verify_credential(issued.document).anchored
+    assert not verify_credential(issued.document, trust=RoleKeys(
+        school=issued.world.keys["CQAT"].public_key)).anchored
 
 
 def test_a_document_re_signed_by_impostors_fails_against_the_ledger(issued: Issued) -> None:
@@ -238,12 +253,19 @@ def cli(*args: str | Path) -> Any:
 
 
 def test_verify_credential_exit_codes(issued: Issued, tmp_path: Path) -> None:
-    ok = cli("verify-credential", issued.file)
+    unanchored = cli("verify-credential", issued.file)
+    assert unanchored.exit_code == 3, unanchored.output
+    assert "UNANCHORED (intact, but not shown to be issued by anyone" in unanchored.output
+    assert "trusted the keys embedded" in unanchored.output
+    assert "not checked" in unanchored.output
+    keys = ("--school-key", issued.key_file("CQAT"),
+            "--secretariat-key", issued.key_file("ESVEA-SEC"))
+    ok = cli("verify-credential", issued.file, *keys)
     assert ok.exit_code == 0, ok.output
     assert "valid: 电子课程合格证书 安全检测与监控技术" in ok.output
-    assert "trusted the keys embedded" in ok.output and "not checked" in ok.output
-    keys = ("--key", issued.key_file("CQAT"), "--key", issued.key_file("ESVEA-SEC"))
-    assert cli("verify-credential", issued.file, *keys).exit_code == 0
+    swapped = ("--school-key", issued.key_file("ESVEA-SEC"),
+               "--secretariat-key", issued.key_file("CQAT"))
+    assert cli("verify-credential", issued.file, *swapped).exit_code == 1
     checked = cli("verify-credential", issued.file, "--ledger", issued.world.path, "--json")
     assert checked.exit_code == 0, checked.output
     assert json.loads(checked.output)["revocation"] == "checked: not revoked"
@@ -252,14 +274,15 @@ def test_verify_credential_exit_codes(issued: Issued, tmp_path: Path) -> None:
     changed.write_bytes(issued.file.read_bytes().replace(b'"value":"86"', b'"value":"96"'))
     bad = cli("verify-credential", changed)
     assert bad.exit_code == 1 and bad.output.startswith("INVALID: the offering school's")
-    wrong = cli("verify-credential", issued.file, "--key", issued.key_file("HNAT"))
-    assert wrong.exit_code == 1 and "not among the given keys" in wrong.output
+    wrong = cli("verify-credential", issued.file, "--school-key", issued.key_file("HNAT"))
+    assert wrong.exit_code == 1 and "not with the given offering school key" in wrong.output
     unsigned = tmp_path / "unsigned.json"
     unsigned.write_bytes(dumps({k: v for k, v in issued.document.items() if k != "proof"}))
     assert "no proof" in cli("verify-credential", unsigned).output
 
     for args, words in (((tmp_path / "missing.json",), "missing.json"),
-                        ((issued.file, "--key", tmp_path / "nokey.pem"), "--key"),
+                        ((issued.file, "--school-key", tmp_path / "nokey.pem"),
+                         "--school-key"),
                         ((issued.file, "--ledger", tmp_path / "none.ledger"), "no such file")):
         unusable = cli("verify-credential", *args)
         assert unusable.exit_code == 2 and words in unusable.output, unusable.output
@@ -282,7 +305,7 @@ def test_a_revoked_certificate_fails_against_the_ledger(tmp_path: Path) -> None:
     world.bank.revoke_course_certificate(certificate, reason="fraud", note="代考",
                                          signer=world.key("CQAT"))
     offline = cli("verify-credential", file)
-    assert offline.exit_code == 0 and "not checked" in offline.output  # offline cannot know
+    assert offline.exit_code == 3 and "not checked" in offline.output  # offline cannot know
     revoked = cli("verify-credential", file, "--ledger", world.path)
     assert revoked.exit_code == 1
     assert "revoked: by CQAT" in revoked.output and "fraud: 代考" in revoked.output
