@@ -5,12 +5,15 @@ missing proof, a revoked certificate — in the library and through ``verify-cre
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from creditledger.audit import credential
@@ -27,6 +30,7 @@ from creditledger.cli.app import app
 from creditledger.crypto.did import b58encode, did_key, verification_method
 from creditledger.crypto.keys import SigningKey
 from creditledger.errors import InvalidCredentialError
+from tests.mutations import one_change
 
 from .world import World, make_world
 
@@ -309,3 +313,18 @@ def test_a_revoked_certificate_fails_against_the_ledger(tmp_path: Path) -> None:
     revoked = cli("verify-credential", file, "--ledger", world.path)
     assert revoked.exit_code == 1
     assert "revoked: by CQAT" in revoked.output and "fraud: 代考" in revoked.output
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(data=st.data())
+def test_any_single_change_to_a_credential_is_refused(issued: Issued, data: Any) -> None:
+    """Any one change anywhere in the document (a value nudged or replaced, an item or key
+    dropped or added) fails, with the keys of both roles given (exit 1, or 2 for a document
+    that is no longer one): never valid, never merely unanchored."""
+    changed = one_change(json.loads(issued.file.read_bytes()), data)
+    with tempfile.TemporaryDirectory() as folder:
+        file = Path(folder) / "changed.json"
+        file.write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
+        result = cli("verify-credential", file, "--school-key", issued.key_file("CQAT"),
+                     "--secretariat-key", issued.key_file("ESVEA-SEC"))
+    assert result.exit_code in (1, 2), result.output
