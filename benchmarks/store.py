@@ -26,6 +26,12 @@ both sides):
 * (b) 100,000 events in 1,000 commits of 100: the first commit opens 100 accounts, each
   further commit credits every account once.
 
+* (p) the write policy's share of a single-event commit: a credit bank ledger (policy
+  ``creditledger-policy/1``) with 100 learner accounts of one school, then single-event commits
+  correcting their personal data round-robin, each signed by the school's registrar's staff key;
+  the same workload with the writer's policy check switched off (this script only) is the
+  baseline. Both sides alternate in this process like the others.
+
 Verification: ``verify_ledger`` over the (a) and (b) ledgers, against the machine's crypto
 bound measured in the same run: SHA-256 over the exact bytes the verifier hashes (the
 0x00-prefixed msgpack ``EventLink`` of every event, already in memory) plus cryptography's
@@ -68,12 +74,15 @@ from _common import (
     seconds,
     settle,
 )
+from creditledger import CreditBank, PersonalData
 from creditledger.audit.verify import verify_ledger
 from creditledger.crypto.keys import SigningKey
-from creditledger.store.format import CommitStatement, EventLink
+from creditledger.domain import LearnerAccount
+from creditledger.domain.policy import Role
+from creditledger.services.core import ledger_of
+from creditledger.store.format import EventLink
 from creditledger.store.ledger import Ledger
-from creditledger.store.mapper import decode_state
-from creditledger.store.registry import GENESIS_TOPIC, REGISTERED_TOPIC, KeyEntry
+from creditledger.store.registry import REGISTRY_EVENTS, key_book, registry_id
 
 ACCOUNTS = 100
 TERMS = ("2024-1", "2024-2", "2025-1", "2025-2")
@@ -193,6 +202,56 @@ def workload_b(save: TimedSave, commits: int) -> None:
         save(*accounts)
 
 
+# -- (p): the write policy's share of a commit ----------------------------------------------------
+
+
+def policy_side(directory: Path, checked: bool) -> tuple[Any, Callable[[int], None]]:
+    """A credit bank with ACCOUNTS accounts of GZCC, and ``correct(n)``: the n-th single-event
+    commit (a registrar's staff key corrects an account's personal data)."""
+    root, school, registrar = (SigningKey.generate() for _ in range(3))
+    bank = CreditBank.create(directory / "policy.ledger", root)
+    bank.register_institution(code="GZCC", name="广州城市职业学院", kind="school",
+                              has_credit_system=True, public_key=school.public_key,
+                              root_key=root)
+    bank.register_staff_key("T-1", Role.REGISTRAR, registrar.public_key, admin_key=school)
+    ledger = ledger_of(bank)
+    accounts = [LearnerAccount.open(learner_id=f"P{i}", learner_type="student",
+                                    personal_data=PersonalData(name="学员"),
+                                    home_institution="GZCC", programme_code="530302")
+                for i in range(ACCOUNTS)]
+    ledger.save(*accounts, signer=registrar)
+    if not checked:  # the baseline: the same writer without the policy check
+        ledger.recorder._check_policy = lambda *args: None
+
+    def correct(n: int) -> None:
+        account = accounts[n % ACCOUNTS]
+        account.correct_personal_data(PersonalData(name=f"学员{n}"))
+        ledger.save(account, signer=registrar)
+
+    return bank, correct
+
+
+def policy_cost(sizes: Sizes, workdir: Path, results: Results,
+                say: Callable[[str], None]) -> None:
+    for rep in range(sizes.reps):
+        order = (True, False) if rep % 2 == 0 else (False, True)
+        for checked in order:
+            name = "checked" if checked else "unchecked"
+            directory = workdir / f"p-{name}-{rep}"
+            directory.mkdir()
+            bank, correct = policy_side(directory, checked)
+            settle()
+            c0, t0 = time.process_time(), time.perf_counter()
+            for n in range(sizes.a_commits):
+                correct(n)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            bank.close()
+            shutil.rmtree(directory)
+            results.write.setdefault(("p", name), []).append(wall)
+            results.write_cpu.setdefault(("p", name), []).append(cpu)
+            say(f"rep {rep + 1}/{sizes.reps} (p) {name:9}: {wall:8.3f} s (cpu {cpu:.3f} s)")
+
+
 # -- the crypto bound -------------------------------------------------------------------------
 
 
@@ -219,14 +278,9 @@ def crypto_work(path: Path, ledger_id: str) -> CryptoWork:
     work = CryptoWork()
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        keys: dict[str, Ed25519PublicKey] = {}
-        for topic, state in conn.execute(
-            "SELECT topic, state FROM stored_events WHERE topic IN (?, ?)",
-            (GENESIS_TOPIC, REGISTERED_TOPIC),
-        ):
-            decoded = decode_state(topic, state)
-            entry: KeyEntry = decoded["root"] if topic == GENESIS_TOPIC else decoded["entry"]
-            keys[entry.key_id] = Ed25519PublicKey.from_public_bytes(entry.public_key)
+        book = key_book(conn.execute(REGISTRY_EVENTS, (registry_id(ledger_id).hex,)))
+        keys = {key_id: Ed25519PublicKey.from_public_bytes(book.public_key(key_id).raw)
+                for key_id in book.records}
         hashes: dict[int, list[bytes]] = {}
         for row in conn.execute(
             "SELECT position, commit_seq, originator_id, originator_version, topic, state,"
@@ -242,7 +296,7 @@ def crypto_work(path: Path, ledger_id: str) -> CryptoWork:
             "SELECT seq, first_position, event_count, committed_at, key_id, signature"
             " FROM ledger_commits ORDER BY seq"
         ):
-            message = CommitStatement(ledger_id, seq, first, at, key_id, hashes[seq]).message()
+            message = book.statement(seq, first, at, key_id, hashes[seq]).message()
             work.signatures.append((keys[key_id], signature, message))
     finally:
         conn.close()
@@ -331,6 +385,7 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> tuple[Result
             say(f"rep {rep + 1}/{sizes.reps} verify ({wl}): {wall:.3f} s, "
                 f"bound {results.bound[wl][-1]:.3f} s, cpu {cpu / wall:.2f}")
         del work
+    policy_cost(sizes, workdir, results, say)
     results.load = (load_before, load_average())
     return results, [p for p, _ in kept.values()]
 
@@ -338,7 +393,7 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> tuple[Result
 # -- reporting -------------------------------------------------------------------------------
 
 
-TARGET_A, TARGET_B, TARGET_VERIFY = 1.10, 1.00, 1.50
+TARGET_A, TARGET_B, TARGET_VERIFY, TARGET_POLICY = 1.10, 1.00, 1.50, 1.05
 
 Row = tuple[str, str, str, str, str, str, str, str, str]
 HEADER: Row = ("case", "plain / bound", "ours", "µs/event plain", "µs/event ours", "ratio",
@@ -362,6 +417,17 @@ def rows(sizes: Sizes, r: Results) -> list[Row]:
             f"{min(r.write[(wl, 'ours')]) / min(r.write[(wl, 'plain')]):.2f}x",
             f"≤ {target:.2f}x: {'met' if ratio <= target else 'NOT met'}",
         ))
+    checked, unchecked = med(r.write[("p", "checked")]), med(r.write[("p", "unchecked")])
+    ratio = checked / unchecked
+    paired = med(c / u for c, u in zip(r.write[("p", "checked")], r.write[("p", "unchecked")],
+                                       strict=True))
+    out.append((
+        f"(p) policy check, {sizes.a_commits:,} commits × 1 event", f"{unchecked:.3f} s",
+        f"{checked:.3f} s", f"{unchecked / sizes.a_commits * 1e6:.1f}",
+        f"{checked / sizes.a_commits * 1e6:.1f}", f"{ratio:.2f}x", f"{paired:.2f}x",
+        f"{min(r.write[('p', 'checked')]) / min(r.write[('p', 'unchecked')]):.2f}x",
+        f"≤ {TARGET_POLICY:.2f}x: {'met' if ratio <= TARGET_POLICY else 'NOT met'}",
+    ))
     for wl, events in (("a", sizes.a_events), ("b", sizes.b_events)):
         bound, verify = med(r.bound[wl]), med(r.verify[wl])
         ratio = verify / bound
@@ -398,6 +464,9 @@ def markdown(sizes: Sizes, r: Results, command: str) -> str:
         plain, ours = med(r.write_cpu[(wl, "plain")]), med(r.write_cpu[(wl, "ours")])
         lines.append(f"- write ({wl}): plain {plain / events * 1e6:.1f}, ours"
                      f" {ours / events * 1e6:.1f} ({ours / plain:.2f}x)")
+    unchecked, checked = med(r.write_cpu[("p", "unchecked")]), med(r.write_cpu[("p", "checked")])
+    lines.append(f"- (p) policy: unchecked {unchecked / sizes.a_commits * 1e6:.1f}, checked"
+                 f" {checked / sizes.a_commits * 1e6:.1f} ({checked / unchecked:.2f}x)")
     lines += ["", "Every run, in seconds, in the order run:", ""]
     for (wl, name), times in r.write.items():
         lines.append(f"- write ({wl}) {name}: {seconds(times)}")

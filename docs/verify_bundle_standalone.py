@@ -16,11 +16,21 @@ What it checks, for a bundle (format ``creditledger-bundle/1``):
 3. every event's RFC 9162 inclusion proof leads to the checkpoint's root;
 4. every event's hash is at its place in its commit's signed statement;
 5. the key registry events (genesis, registrations, revocations) rebuild which key could sign
-   when; each commit's key could sign at the commit's time, and its Ed25519 signature over
+   when, for whom and in which role; each commit's key could sign at the commit's time, and its
+   Ed25519 signature verifies over, in a ledger of format creditledger/1,
    b"creditledger/commit/v1\\0" || msgpack([ledger, commit, first position, time, key, hashes])
-   verifies;
+   and in format creditledger/2
+   b"creditledger/commit/v2\\0" || msgpack([ledger, commit, first position, time, key,
+   staff id, role, hashes]);
 6. each aggregate's versions run 1..n, each linked to the previous one's hash;
-7. the account is the learner's, every achievement is the learner's and credited to the account
+7. who wrote it (the write policy, for the learner's own records): a registry change is the
+   root's, or an administrator's for its own institution's staff keys; the account's events are
+   its home school's (a credit entry comes with the achievement's recognition, a reversal with
+   its revocation); an achievement is recognised by the institution that certified it, or by
+   the home school together with its recognition of that institution's course certificate (the
+   bundle's evidence); only the certifier revokes it. (``creditledger verify-bundle`` replays
+   the whole policy, transfers included.)
+8. the account is the learner's, every achievement is the learner's and credited to the account
    (and reversed there exactly when revoked), and every credited achievement is present.
 """
 
@@ -48,14 +58,23 @@ BUNDLE_FORMAT = "creditledger-bundle/1"
 CONSISTENCY_FORMAT = "creditledger-consistency/1"
 ORIGIN_PREFIX = "creditledger.example/"
 COMMIT_DOMAIN = b"creditledger/commit/v1\x00"
+COMMIT_DOMAIN_V2 = b"creditledger/commit/v2\x00"
+FORMATS = ("creditledger/1", "creditledger/2")
 ZERO = bytes(32)
 LEDGER_NS = uuid.UUID("ff83e6db-a30d-5e7a-916d-2c201cad7203")
 REGISTRY_NS = uuid.UUID("6f1d3d52-8a55-4f0e-9a43-3c4d1f2b9e10")
 REG = "creditledger.registry:KeyRegistry."
 GENESIS, REGISTERED, REVOKED_KEY = REG + "Genesis", REG + "KeyRegistered", REG + "KeyRevoked"
+POLICY = REG + "PolicyDeclared"
 ACCOUNT = "creditledger.domain.learner:LearnerAccount."
 ACHIEVEMENT = "creditledger.domain.achievement:Achievement."
-ROLES = ("account", "achievement", "transfers")
+CERTIFICATE = "creditledger.domain.alliance.certificate:"
+CERTIFICATE_RECOGNISED = CERTIFICATE + "CertificateRecognition.Recognised"
+CERTIFICATE_ISSUED = CERTIFICATE + "CourseCertificate.Issued"
+ROLES = ("account", "achievement", "transfers", "evidence")
+STAFF_ROLES = ("registrar", "assessor", "secretariat_officer", "auditor")
+REGISTRARS = ("administrator", "registrar")
+ASSESSORS = ("administrator", "registrar", "assessor")
 
 
 class Unusable(Exception):
@@ -340,7 +359,9 @@ def check_event(e: dict[str, Any], size: int, root: bytes, commits: dict[int, An
         raise Fault("not-in-commit", f"commit {commit['seq']} does not list its hash", pos)
 
 
-def check_commits(b: dict[str, Any], root_key: bytes, commits: dict[int, Any]) -> None:
+def check_commits(b: dict[str, Any], root_key: bytes, commits: dict[int, Any]) -> dict[int, Any]:
+    """Replay the registry; check each commit's key, signature and registry rule. Return each
+    commit's signer record [raw key, valid from, revoked at, principal, role, staff id]."""
     registry = sorted(b["registry"], key=lambda e: e["position"])
     rid = uuid.uuid5(REGISTRY_NS, f"{b['ledger_id']}/key-registry").hex
     first = registry[0] if registry else None
@@ -356,8 +377,10 @@ def check_commits(b: dict[str, Any], root_key: bytes, commits: dict[int, Any]) -
         raise Fault("bad-genesis", "the genesis names another ledger", 1)
     if genesis["root"].get("public_key") != base64.b64encode(root_key).decode():
         raise Fault("root-key-mismatch", "the genesis names another root key", 1)
-    root_id = "ed25519:" + hashlib.sha256(root_key).hexdigest()[:32]
-    keys: dict[str, list[Any]] = {}  # key id -> [raw key, valid from, revoked at]
+    if genesis.get("format") not in FORMATS:
+        raise Fault("bad-genesis", f"unknown format {genesis.get('format')!r}", 1)
+    keys: dict[str, list[Any]] = {}  # key id -> [raw, valid from, revoked at, who, role, staff]
+    signers: dict[int, Any] = {}
     applied = 0
     for c in sorted(commits.values(), key=lambda c: c["seq"]):
         end = c["first_position"] + len(c["event_hashes"])
@@ -368,31 +391,34 @@ def check_commits(b: dict[str, Any], root_key: bytes, commits: dict[int, Any]) -
         record, at = keys.get(c["key_id"]), c["committed_at"]
         problem = "unknown-key" if record is None else "key-not-yet-valid" if at < record[1] \
             else "key-revoked" if record[2] is not None and at >= record[2] else None
-        if problem:
-            raise Fault(problem, f"commit {c['seq']} is signed by {c['key_id']}: {problem}",
-                        c["first_position"])
-        if c["key_id"] != root_id and any(c["first_position"] <= e["position"] < end
-                                          for e in registry):
-            raise Fault("registry-violation", f"registry commit {c['seq']} is not signed by "
-                        "the root key", c["first_position"])
-        statement = [b["ledger_id"], c["seq"], c["first_position"], at, c["key_id"],
-                     c["event_hashes"]]
+        if problem or record is None:
+            raise Fault(problem or "unknown-key", f"commit {c['seq']} is signed by "
+                        f"{c['key_id']}: {problem}", c["first_position"])
+        check_registry_rule(keys, record, [e for e in registry
+                                           if c["first_position"] <= e["position"] < end])
+        head = [b["ledger_id"], c["seq"], c["first_position"], at, c["key_id"]]
+        message = COMMIT_DOMAIN + msgpack([*head, c["event_hashes"]]) \
+            if genesis["format"] == FORMATS[0] else \
+            COMMIT_DOMAIN_V2 + msgpack([*head, record[5], record[4], c["event_hashes"]])
         try:
-            Ed25519PublicKey.from_public_bytes(record[0]).verify(  # type: ignore[index]
-                c["signature"], COMMIT_DOMAIN + msgpack(statement))
+            Ed25519PublicKey.from_public_bytes(record[0]).verify(c["signature"], message)
         except InvalidSignature:
             raise Fault("bad-signature", f"the signature of commit {c['seq']} does not verify",
                         c["first_position"]) from None
+        signers[c["seq"]] = record
+    return signers
 
 
 def apply_registry(keys: dict[str, list[Any]], e: dict[str, Any], rid: str,
                    commits: dict[int, Any]) -> None:
     pos, topic = e["position"], e["topic"]
-    if e["originator_id"] != rid or topic not in (GENESIS, REGISTERED, REVOKED_KEY) or \
-            (topic == GENESIS and pos != 1):
+    if e["originator_id"] != rid or topic not in (GENESIS, REGISTERED, REVOKED_KEY, POLICY) or \
+            (topic == GENESIS and pos != 1) or (topic == POLICY and e["commit_seq"] != 1):
         raise Fault("registry-violation", "not an event of this ledger's key registry", pos)
     state = _state(e)
     try:
+        if topic == POLICY:
+            return
         if topic == REVOKED_KEY:
             record = keys.get(state["key_id"])
             if record is not None:
@@ -403,9 +429,28 @@ def apply_registry(keys: dict[str, list[Any]], e: dict[str, Any], rid: str,
         raw = _b64(entry["public_key"], "public key")
         if len(raw) != 32 or "ed25519:" + hashlib.sha256(raw).hexdigest()[:32] != entry["key_id"]:
             raise ValueError(f"key id {entry['key_id']} does not match its public key")
-        keys[entry["key_id"]] = [raw, micros(entry["valid_from"]), None]
-    except (KeyError, TypeError, ValueError, Unusable) as err:
+        role = "root" if topic == GENESIS else entry.get("role") or "administrator"
+        keys[entry["key_id"]] = [raw, micros(entry["valid_from"]), None, entry["principal"],
+                                 role, entry.get("staff_id", "")]
+    except (KeyError, TypeError, ValueError, AttributeError, Unusable) as err:
         raise Fault("registry-violation", f"malformed registry event: {err}", pos) from None
+
+
+def check_registry_rule(keys: dict[str, list[Any]], signer: list[Any],
+                        events: list[dict[str, Any]]) -> None:
+    """A registry change is the root's; or an administrator's, registering or revoking its own
+    institution's staff keys."""
+    for e in events:
+        if signer[4] == "root":
+            continue
+        state = _state(e)
+        entry = state.get("entry") if e["topic"] == REGISTERED else \
+            keys.get(state.get("key_id"), [None] * 6) if e["topic"] == REVOKED_KEY else None
+        principal, role = (entry.get("principal"), entry.get("role")) \
+            if isinstance(entry, dict) else (entry[3], entry[4]) if entry else (None, None)
+        if signer[4] != "administrator" or role not in STAFF_ROLES or principal != signer[3]:
+            raise Fault("unauthorised-write", f"{describe(signer)} may not change the key "
+                        "registry there", e["position"])
 
 
 def check_links(a: dict[str, Any]) -> None:
@@ -422,7 +467,98 @@ def check_links(a: dict[str, Any]) -> None:
         previous = e["hash"]
 
 
-def check_transcript(b: dict[str, Any]) -> list[str]:
+def describe(signer: list[Any]) -> str:
+    return f"{signer[3]} ({signer[4]}{' ' + signer[5] if signer[5] else ''})"
+
+
+def check_writers(b: dict[str, Any], signers: dict[int, Any]) -> None:
+    """Who wrote the learner's account and achievements (point 7 of the module's list)."""
+    by_commit: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for a in b["aggregates"]:
+        for e in a["events"]:
+            by_commit.setdefault(e["commit_seq"], []).append((e["topic"], _state(e)))
+    issued = {a["originator_id"]: _state(a["events"][0]) for a in b["aggregates"]
+              if a["role"] == "evidence" and a["events"][0]["topic"] == CERTIFICATE_ISSUED}
+    for a in b["aggregates"]:
+        if a["role"] == "account":
+            home = None
+            for e in a["events"]:
+                home = check_account_event(e, signers[e["commit_seq"]], home,
+                                           by_commit[e["commit_seq"]])
+        elif a["role"] == "achievement":
+            certifier = None
+            for e in a["events"]:
+                certifier = check_achievement_event(e, signers[e["commit_seq"]], certifier,
+                                                    by_commit[e["commit_seq"]], issued)
+
+
+def _refuse(e: dict[str, Any], signer: list[Any], why: str) -> Fault:
+    return Fault("unauthorised-write", f"{describe(signer)} may not write "
+                 f"{e['topic'].rpartition('.')[2]}: {why}", e["position"])
+
+
+def check_account_event(e: dict[str, Any], signer: list[Any], home: Any,
+                        commit: list[tuple[str, dict[str, Any]]]) -> Any:
+    name, state = e["topic"][len(ACCOUNT):], _state(e)
+    roles = ASSESSORS if name == "Credited" else REGISTRARS
+    if not e["topic"].startswith(ACCOUNT) or signer[4] not in roles:
+        raise _refuse(e, signer, f"not an account event its role {signer[4]} may write")
+    if name == "Opened":
+        named = state.get("home_institution")
+        if named not in (None, signer[3]):
+            raise _refuse(e, signer, f"the account's home school is {named}")
+        return named or signer[3]
+    if name == "Enrolled":
+        if state.get("institution") != signer[3]:
+            raise _refuse(e, signer, f"it enrols the learner at {state.get('institution')}")
+        return signer[3]
+    partner = {"Credited": "Recognised", "Reversed": "Revoked"}.get(name)
+    if partner is not None:
+        wanted = _uuid(state)
+        if not any(t == ACHIEVEMENT + partner and natural_key_id(
+                "achievement", *s.get("record", {}).get("natural_key", [])) == wanted
+                for t, s in commit if t == ACHIEVEMENT + "Recognised") and not any(
+                t == ACHIEVEMENT + partner for t, _ in commit):
+            raise _refuse(e, signer, f"not in the commit of the achievement's {partner}")
+        return home
+    if home != signer[3]:
+        raise _refuse(e, signer, f"the account's home school is {home}")
+    return home
+
+
+def check_achievement_event(e: dict[str, Any], signer: list[Any], certifier: Any,
+                            commit: list[tuple[str, dict[str, Any]]],
+                            issued: dict[str, dict[str, Any]]) -> Any:
+    name, state = e["topic"][len(ACHIEVEMENT):], _state(e)
+    if signer[4] not in (REGISTRARS if name == "Revoked" else ASSESSORS):
+        raise _refuse(e, signer, f"its role {signer[4]} may not")
+    if name != "Recognised":
+        if signer[3] != certifier:
+            raise _refuse(e, signer, f"the achievement is {certifier}'s")
+        return certifier
+    record = state.get("record") if isinstance(state.get("record"), dict) else {}
+    certified_by = record.get("certified_by")
+    if certified_by == signer[3]:
+        return certified_by
+    for topic, recognition in commit:  # the home school, recognising a course certificate
+        certificate = issued.get(_hex(recognition.get("certificate_id")))
+        if topic == CERTIFICATE_RECOGNISED and recognition.get("home_school") == signer[3] \
+                and _hex(recognition.get("achievement_id")) == e["originator_id"] \
+                and certificate is not None \
+                and certificate.get("facts", {}).get("school") == certified_by:
+            return certified_by
+    raise _refuse(e, signer, f"it is certified by {certified_by}, and the commit holds no "
+                  f"recognition of a course certificate {certified_by} issued")
+
+
+def _hex(value: Any) -> str:
+    try:
+        return uuid.UUID(str(value)).hex
+    except ValueError:
+        return ""
+
+
+def check_transcript(b: dict[str, Any], signers: dict[int, Any]) -> list[str]:
     learner = b["learner_id"]
     by_role: dict[str, list[Any]] = {r: [a for a in b["aggregates"] if a["role"] == r]
                                      for r in ROLES}
@@ -461,7 +597,8 @@ def check_transcript(b: dict[str, Any]) -> list[str]:
         seen.add(oid)
         lines.append(f"  {record.get('title')}: {record.get('credits')} credits "
                      f"({record.get('category')}), {record.get('kind')} certified by "
-                     f"{record.get('certified_by')} on {record.get('recognised_on')}"
+                     f"{record.get('certified_by')} on {record.get('recognised_on')}, signed "
+                     f"by {describe(signers[a['events'][0]['commit_seq']])}"
                      + (" — REVOKED" if revoked else ""))
     if credited - seen:
         raise Fault("incomplete-transcript",
@@ -511,10 +648,11 @@ def verify_bundle(data: Any, pinned: bytes | None) -> list[str]:
         raise Unusable("bundle: a commit is listed twice")
     for e in b["registry"] + [e for a in b["aggregates"] for e in a["events"]]:
         check_event(e, size, root, commits)
-    check_commits(b, key, commits)
+    signers = check_commits(b, key, commits)
     for a in b["aggregates"]:
         check_links(a)
-    lines = check_transcript(b)
+    lines = check_transcript(b, signers)
+    check_writers(b, signers)
     trust = "pinned" if pinned else "named by the bundle, NOT pinned: pass --root-key"
     events = sum(len(a["events"]) for a in b["aggregates"])
     return [f"intact: transcript of learner {b['learner_id']} in ledger {b['ledger_id']}: "

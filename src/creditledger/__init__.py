@@ -48,6 +48,7 @@ from creditledger.domain import (
     TargetKind,
     TransferScope,
 )
+from creditledger.domain.policy import POLICY_V1, Role, Signer
 from creditledger.errors import (
     AgreementNotInForceError,
     AlreadyExemptError,
@@ -87,8 +88,10 @@ from creditledger.errors import (
     ValidationError,
 )
 from creditledger.services import CreditBank
+from creditledger.store.registry import RegisteredKey
 
 __all__ = [
+    "POLICY_V1",
     "AchievementKind",
     "AgreementNotInForceError",
     "AlreadyExemptError",
@@ -144,10 +147,13 @@ __all__ = [
     "PublicKey",
     "RatioBasis",
     "ReadOnlySnapshotError",
+    "RegisteredKey",
     "RevocationReason",
+    "Role",
     "RuleKind",
     "RuleRef",
     "SignedHead",
+    "Signer",
     "SigningKey",
     "SourceAlreadyUsedError",
     "SourceSelector",

@@ -192,7 +192,8 @@ def test_a_bundle_holds_only_the_learners_events_and_public_registry_entries(
         assert other.encode() not in everything
     assert {a.role for a in bundle.aggregates} == {"account", "achievement"}
     topics = {e.topic.rsplit(".", 1)[1] for e in bundle.registry}
-    assert topics == {"Genesis", "KeyRegistered"}  # GZCC signed every learner commit
+    # the genesis commit (with its policy), and GZCC signed every learner commit
+    assert topics == {"Genesis", "PolicyDeclared", "KeyRegistered"}
 
 
 @pytest.mark.parametrize("case", sorted(TAMPERS))

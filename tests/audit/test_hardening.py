@@ -68,7 +68,7 @@ def gzcc_as_lnpc(world: World) -> bytes:
 
 @pytest.mark.parametrize(("topic", "kind"), [(ALIAS, "non-canonical-topic"),
                                             (FOREIGN, "registry-violation"),
-                                            (REGISTERED_TOPIC, "registry-violation")],
+                                            (REGISTERED_TOPIC, "unauthorised-write")],
                          ids=["alias", "foreign", "canonical"])
 def test_a_registry_event_forged_with_a_schools_own_key_is_tampering_whatever_its_topic(
     ledger_target: Any, topic: str, kind: str

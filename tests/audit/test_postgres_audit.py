@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from typer.testing import CliRunner
 
+from creditledger import CreditBank
 from creditledger.audit.bundle import build_bundle
 from creditledger.audit.bundle_verify import verify_bundle
 from creditledger.audit.checkpoints import (
@@ -29,6 +31,7 @@ from creditledger.audit.export import export_to_sqlite
 from creditledger.audit.verify import sign_head, verify_ledger, verify_reader
 from creditledger.cli.app import app
 from creditledger.crypto.keys import SigningKey
+from creditledger.domain import PersonalData
 from creditledger.errors import (
     ConflictError,
     LedgerUnavailableError,
@@ -37,7 +40,7 @@ from creditledger.errors import (
 from creditledger.store.ledger import Ledger
 from creditledger.store.readers import PostgresReader
 from creditledger.store.tree import LedgerTree
-from tests.audit.helpers import PASSPHRASE, Tally
+from tests.audit.helpers import PASSPHRASE
 from tests.services.bank.fixtures import EVIDENCE, TODAY, make_world
 from tests.store.pg_ledgers import connect
 
@@ -60,9 +63,9 @@ class PgBank:
     root_pub: Path
 
 
-def build_pg_bank(url: str, directory: Path, *, tallies: int = 0) -> PgBank:
+def build_pg_bank(url: str, directory: Path, *, extra: int = 0) -> PgBank:
     """A credit bank on PostgreSQL: S1 with two course results (one revoked), S2 with one;
-    ``tallies`` more single-event commits to make the tree bigger."""
+    ``extra`` more single-event commits to make the tree bigger."""
     world = make_world(url)
     bank = world.bank
     try:
@@ -79,8 +82,8 @@ def build_pg_bank(url: str, directory: Path, *, tallies: int = 0) -> PgBank:
                     today=TODAY)
     finally:
         bank.close()
-    if tallies:
-        grow(url, world.root, tallies)
+    if extra:
+        grow(url, world.gzcc, extra)
     root_pem = directory / "root.pem"
     world.root.save(root_pem, PASSPHRASE.encode())
     root_pub = directory / "root.pub"
@@ -89,14 +92,12 @@ def build_pg_bank(url: str, directory: Path, *, tallies: int = 0) -> PgBank:
 
 
 def grow(url: str, signer: SigningKey, commits: int) -> None:
-    ledger = Ledger.open(url)
-    try:
-        tally = Tally("growth")
-        for i in range(commits):
-            tally.add(i)
-            ledger.save(tally, signer=signer)
-    finally:
-        ledger.close()
+    """``commits`` more single-event commits: accounts of members of society, opened by
+    ``signer``'s school."""
+    with CreditBank.open(url) as bank:
+        for _ in range(commits):
+            bank.open_account(learner_id=f"G-{uuid.uuid4().hex}", learner_type="society_member",
+                              personal_data=PersonalData(name="成人学员"), signer=signer)
 
 
 def pg_rows(url: str, table: str) -> list[tuple[Any, ...]]:
@@ -134,13 +135,13 @@ def test_verify_of_a_postgres_ledger_reads_one_snapshot_while_a_school_commits(
     with PostgresReader(pg_bank.url) as reader:
         reader.ledger_id()  # the transaction, and with it the snapshot, begins here
         before = reader.execute("SELECT MAX(position) FROM stored_events").fetchone()[0]
-        grow(pg_bank.url, pg_bank.root, 3)  # committed by another connection meanwhile
+        grow(pg_bank.url, pg_bank.school, 3)  # committed by another connection meanwhile
         report = verify_reader(reader)
         assert report.events == before, "the verification saw commits made after it began"
         isolation = reader.execute("SHOW transaction_isolation").fetchone()[0]
         read_only = reader.execute("SHOW transaction_read_only").fetchone()[0]
     assert (isolation, read_only) == ("repeatable read", "on")
-    assert verify_ledger(pg_bank.url).events == before + 3 + 1  # 3 Added + the Tally's start
+    assert verify_ledger(pg_bank.url).events == before + 3  # the 3 accounts opened meanwhile
 
 
 def test_big_scans_of_a_postgres_ledger_stream_through_a_server_side_cursor(
@@ -194,7 +195,7 @@ def test_the_verify_report_of_a_postgres_ledger_names_it_without_its_password(
 def test_an_exported_ledger_verifies_to_the_same_head_and_merkle_root(
     pg_url: str, tmp_path: Path
 ) -> None:
-    bank = build_pg_bank(pg_url, tmp_path, tallies=40)
+    bank = build_pg_bank(pg_url, tmp_path, extra=40)
     head = sign_head(bank.url, bank.root)
     copy = tmp_path / "export.ledger"
     exported = export_to_sqlite(bank.url, copy)
@@ -266,9 +267,9 @@ def test_an_export_refuses_to_overwrite_an_existing_file(pg_bank: PgBank, tmp_pa
 def test_checkpoints_and_proofs_from_postgres_match_those_of_its_exported_copy(
     pg_url: str, tmp_path: Path
 ) -> None:
-    bank = build_pg_bank(pg_url, tmp_path, tallies=30)
+    bank = build_pg_bank(pg_url, tmp_path, extra=30)
     first = publish_checkpoint(bank.url, [bank.root])
-    grow(bank.url, bank.root, 20)
+    grow(bank.url, bank.school, 20)
     second = publish_checkpoint(bank.url, [bank.root])
     assert second.size > first.size > 16
     copy = tmp_path / "export.ledger"
@@ -303,8 +304,8 @@ def test_a_checkpoint_of_a_postgres_ledger_is_refused_when_it_is_tampered(
     from tests.store.pg_ledgers import PgTamper
 
     with PgTamper(pg_bank.url) as t:
-        t.set("stored_events", "position", 5, "hash", bytes(32))
-    with pytest.raises(TamperedLedgerError, match="position 4: bad-signature"):  # its commit's
+        t.set("stored_events", "position", 6, "hash", bytes(32))
+    with pytest.raises(TamperedLedgerError, match="position 5: bad-signature"):  # its commit's
         publish_checkpoint(pg_bank.url, [pg_bank.root])
     result = run("checkpoint", pg_bank.url, "--key", str(pg_bank.root_pem))
     assert result.exit_code == 1 and "refusing to sign" in result.stderr, result.output
@@ -328,7 +329,7 @@ def test_the_cli_verifies_heads_checkpoints_proves_and_exports_a_postgres_ledger
     old = tmp_path / "old.txt"
     result = run("checkpoint", url, "--key", str(pg_bank.root_pem), "-o", str(old))
     assert result.exit_code == 0, result.output
-    grow(url, pg_bank.root, 5)
+    grow(url, pg_bank.school, 5)
     result = run("checkpoint", url, "--key", str(pg_bank.root_pem), "--no-verify")
     assert result.exit_code == 0, result.output
     new_size = result.stdout.split("\n")[1]

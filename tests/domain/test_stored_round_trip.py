@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from creditledger.crypto.keys import SigningKey
+from creditledger.domain.policy import POLICY_OPEN
 from creditledger.store.ledger import Ledger
 
 from ..store.contract import assert_intact, ledger_rows
@@ -13,7 +14,7 @@ from .scenario import every_event_scenario
 
 def test_every_aggregate_reloads_equal_from_the_ledger(ledger_target: str | Path) -> None:
     root, school = SigningKey.generate(), SigningKey.generate()
-    ledger = Ledger.create(ledger_target, root)
+    ledger = Ledger.create(ledger_target, root, policy=POLICY_OPEN)  # any key writes anything
     try:
         ledger.register_key("GZCP", school.public_key, root_key=root)
         aggregates = every_event_scenario()
@@ -29,6 +30,6 @@ def test_every_aggregate_reloads_equal_from_the_ledger(ledger_target: str | Path
             reopened.close()
     finally:
         ledger.close()
-    assert assert_intact(ledger_target).events == 2 + pending
+    assert assert_intact(ledger_target).events == 3 + pending
     topics = {t for (t,) in ledger_rows(ledger_target, "SELECT DISTINCT topic FROM stored_events")}
-    assert len(topics) == 2 + 22  # the genesis, a registration, and the 22 domain event classes
+    assert len(topics) == 3 + 22  # the genesis, its policy, a registration, the 22 domain events

@@ -24,7 +24,7 @@ from creditledger.audit.verify import VerifyReport, verify_ledger
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import Achievement, Evidence, PersonalData, RuleRef
 from creditledger.services.bank import CreditBank
-from creditledger.store.format import ZERO_HASH, CommitStatement, link_hash
+from creditledger.store.format import ZERO_HASH, link_hash
 from creditledger.store.mapper import decode_state
 from creditledger.store.registry import GENESIS_TOPIC, REGISTRY_TOPICS, KeyBook
 
@@ -177,8 +177,7 @@ def check_chain(target: str | Path) -> Chain:
         if mine[0][4] == GENESIS_TOPIC:
             book.apply(GENESIS_TOPIC, decode_state(GENESIS_TOPIC, bytes(mine[0][5])), committed_at)
         assert book.problem(key_id, committed_at) is None, f"commit {seq}: key may not sign"
-        statement = CommitStatement(ledger_id, seq, first, committed_at, key_id,
-                                    [bytes(e[8]) for e in mine])
+        statement = book.statement(seq, first, committed_at, key_id, [bytes(e[8]) for e in mine])
         book.public_key(key_id).verify(bytes(signature), statement.message())
         for e in registry:
             if e[4] != GENESIS_TOPIC:
@@ -186,6 +185,7 @@ def check_chain(target: str | Path) -> Chain:
         at += count
         last_time = committed_at
     assert at == len(events) + 1, f"events {at}..{len(events)} belong to no commit"
+    assert book.ledger_id == ledger_id, "ledger_info names another ledger than the genesis"
     return Chain(len(events), len(commits), tuple(c[2] for c in commits))
 
 

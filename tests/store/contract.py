@@ -32,15 +32,17 @@ from eventsourcing.persistence import RecordConflictError
 
 from creditledger.audit.verify import verify_ledger
 from creditledger.crypto.keys import SigningKey
+from creditledger.domain.policy import Role, Signer
 from creditledger.errors import (
     ConflictError,
     KeyNotValidError,
+    NotAuthorisedError,
     UnsignedCommitError,
     UnusableLedgerError,
     ValidationError,
 )
 from creditledger.services.core import ledger_of
-from creditledger.store.format import ZERO_HASH, CommitStatement, link_hash
+from creditledger.store.format import ZERO_HASH, link_hash
 from creditledger.store.ledger import Ledger
 from creditledger.store.mapper import decode_state
 from creditledger.store.registry import (
@@ -97,6 +99,10 @@ def ledger_execute(target: Target, sql: str) -> None:
 def event_count(target: Target) -> int:
     """How many event rows the ledger holds (counted in the database)."""
     return int(ledger_rows(target, "SELECT COUNT(*) FROM stored_events")[0][0])
+
+
+KEY_KEEPERS = (Role.ROOT, Role.ADMINISTRATOR)
+"""Who changes the key registry: the root, and an administrator for its own staff keys."""
 
 
 @dataclass(frozen=True)
@@ -156,8 +162,10 @@ def check_chain(target: Target) -> ChainSummary:
             registry = registry[1:]
         else:
             assert book.problem(key_id, at) is None, f"commit {seq}: {key_id} may not sign"
-            assert not registry or key_id == book.root_key_id, f"commit {seq}: not root"
-        statement = CommitStatement(ledger_id, seq, first, at, key_id, [bytes(r[8]) for r in rows])
+            signer = book.signer(key_id)
+            assert not registry or (signer is not None and signer.role in KEY_KEEPERS), \
+                f"commit {seq}: registry changed by {signer}"
+        statement = book.statement(seq, first, at, key_id, [bytes(r[8]) for r in rows])
         try:
             book.public_key(key_id).verify(bytes(signature), statement.message())
         except InvalidSignature:
@@ -301,12 +309,29 @@ class StoreContract:
             opened.ledger.save(Account("x"), signer=later)
         assert event_count(opened.target) == before
 
-    def test_registry_changes_must_be_signed_by_the_root(self, opened: Opened) -> None:
+    def test_only_the_root_registers_an_institutions_own_key(self, opened: Opened) -> None:
         registry = opened.ledger.registry
         registry.register("intruder", SigningKey.generate().public_key, datetime.now(UTC))
-        with pytest.raises(KeyNotValidError, match="root"):
+        with pytest.raises(NotAuthorisedError, match="only the root registers"):
             opened.ledger.save(registry, signer=opened.school)
         assert len(opened.ledger.registry.entries) == 2
+
+    def test_an_administrator_registers_and_revokes_its_own_staff_keys_only(
+        self, opened: Opened,
+    ) -> None:
+        led, staff = opened.ledger, SigningKey.generate()
+        entry = led.register_staff_key("T-007", Role.REGISTRAR, staff.public_key,
+                                       admin_key=opened.school)
+        assert led.signer_of(staff) == Signer("school", Role.REGISTRAR, "T-007") != \
+            led.signer_of(opened.school)
+        with pytest.raises(NotAuthorisedError, match="registrar"):  # staff register no keys
+            led.register_staff_key("T-008", Role.ASSESSOR, SigningKey.generate().public_key,
+                                   admin_key=staff)
+        led.save(Account("by staff"), signer=staff)
+        led.revoke_staff_key(entry.key_id, admin_key=opened.school)
+        with pytest.raises(KeyNotValidError):
+            led.save(Account("after revocation"), signer=staff)
+        assert assert_intact(opened.target).keys == 3
 
     def test_a_second_genesis_is_refused(self, opened: Opened) -> None:
         root = opened.root

@@ -17,10 +17,11 @@ from typing import Any
 import msgspec
 
 from creditledger.crypto.keys import SigningKey
-from creditledger.store.format import ZERO_HASH, CommitStatement, event_hash, now_micros
+from creditledger.store.format import ZERO_HASH, event_hash, now_micros
 from creditledger.store.merkle import SQLiteNodeStore, tree_at
 from creditledger.store.postgres_connect import QmarkCursor
 from tests.store.contract import Target, is_postgres
+from tests.store.signing import signed_statement
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def forge_commit(target: Target, signer: SigningKey, events: list[Forged], *,
                             prev_agg, h))
             latest[e.originator_id], prev = h, h
             hashes.append(h)
-        statement = CommitStatement(ledger_id, seq, first, at, signer.key_id, hashes)
+        statement = signed_statement(cursor, ledger_id, seq, first, at, signer.key_id, hashes)
         cursor.execute("INSERT INTO ledger_commits (seq, first_position, event_count, "
                        "committed_at, key_id, signature) VALUES (?,?,?,?,?,?)",
                        (seq, first, len(hashes), at, signer.key_id,

@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate, event
 from creditledger.crypto.keys import SigningKey
 from creditledger.store.format import CommitStatement, event_hash, now_micros
 from creditledger.store.ledger import Ledger
+from tests.store.signing import signed_statement
 
 
 class Account(Aggregate):
@@ -121,6 +122,12 @@ class Tamper:
         row = self.conn.execute("SELECT value FROM ledger_info WHERE name='ledger_id'").fetchone()
         return str(row[0])
 
+    def statement(self, seq: int, first: int, at: int, key_id: str,
+                  hashes: list[bytes]) -> CommitStatement:
+        """What a commit by ``key_id`` signs in this ledger (its format, the key's role)."""
+        return signed_statement(self.conn.cursor(), self.ledger_id(), seq, first, at, key_id,
+                                hashes)
+
     def set(self, table: str, key: str, key_value: Any, column: str, value: Any) -> None:
         self.conn.execute(f"UPDATE {table} SET {column}=? WHERE {key}=?", (value, key_value))
 
@@ -148,7 +155,7 @@ class Tamper:
             (position, originator_id, version, topic, state, seq, prev, prev_agg, h),
         )
         at = committed_at if committed_at is not None else now_micros()
-        statement = CommitStatement(self.ledger_id(), seq, position, at, signer.key_id, [h])
+        statement = self.statement(seq, position, at, signer.key_id, [h])
         self.conn.execute(
             "INSERT INTO ledger_commits VALUES (?,?,?,?,?,?)",
             (seq, position, 1, at, signer.key_id, signer.sign(statement.message())),

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from creditledger.audit.verify import sign_head
 from creditledger.cli.app import app
 from creditledger.crypto.keys import SigningKey
-from creditledger.store.format import CommitStatement, event_hash
+from creditledger.store.format import FORMAT, CommitStatement, event_hash
 from creditledger.store.ledger import Ledger
 
 from .ledgers import Built, Tamper, build_ledger, checkpoint
@@ -167,7 +167,8 @@ def test_commit_re_signed_with_an_unregistered_key_is_detected(built: Built) -> 
         row = t.event(MIDDLE)
         commit = t.commit(row["commit_seq"])
         statement = CommitStatement(t.ledger_id(), commit["seq"], commit["first_position"],
-                                    commit["committed_at"], attacker.key_id, [row["hash"]])
+                                    commit["committed_at"], attacker.key_id, [row["hash"]],
+                                    role="administrator", format=FORMAT)
         t.set("ledger_commits", "seq", commit["seq"], "key_id", attacker.key_id)
         t.set("ledger_commits", "seq", commit["seq"], "signature",
               attacker.sign(statement.message()))

@@ -24,24 +24,29 @@ import msgspec
 from creditledger.audit.checkpoints import read_genesis, recorded_checkpoints
 from creditledger.audit.documents import read_typed
 from creditledger.crypto.note import open_checkpoint, origin_for
+from creditledger.domain.alliance import CertificateRecognition
+from creditledger.domain.alliance.values import alliance_id
 from creditledger.domain.ids import learner_account_id, natural_key_id
+from creditledger.domain.policy.owners import topic
 from creditledger.errors import (
     InconsistentLedgerError,
     NotFoundError,
     UnusableLedgerError,
 )
-from creditledger.store.registry import (
-    GENESIS_TOPIC,
-    registry_id,
-)
+from creditledger.store.registry import registry_id
 from creditledger.store.tree import LedgerTree
 
 BUNDLE_FORMAT = "creditledger-bundle/1"
-ROLES = ("account", "achievement", "transfers")
+ROLES = ("account", "achievement", "transfers", "evidence")
+"""The aggregates of a bundle: the learner's account, each achievement credited to it, the
+learner's transfer ledger, and *evidence*: aggregates the write policy needs to check the others
+(for an achievement imported from an alliance course certificate: the certificate's
+recognition, the certificate, and the alliance that sealed it)."""
 _TOPIC_PREFIX = {
     "account": "creditledger.domain.learner:LearnerAccount.",
     "achievement": "creditledger.domain.achievement:Achievement.",
 }
+CERTIFICATE_RECOGNISED = topic(CertificateRecognition, "Recognised")
 CREDITED = _TOPIC_PREFIX["account"] + "Credited"
 REVERSED = _TOPIC_PREFIX["account"] + "Reversed"
 RECOGNISED = _TOPIC_PREFIX["achievement"] + "Recognised"
@@ -160,13 +165,12 @@ def build_bundle(path: str | Path, learner_id: str, checkpoint: str | None = Non
         if transfer_events:
             aggregates.append(BundleAggregate(role="transfers", originator_id=transfers,
                                               events=transfer_events))
+        for oid in _evidence(conn, aggregates):
+            aggregates.append(BundleAggregate(role="evidence", originator_id=oid,
+                                              events=events_of(oid)))
         seqs = {e.commit_seq for a in aggregates for e in a.events}
-        signers = {row[0] for row in conn.execute(
-            f"SELECT key_id FROM ledger_commits WHERE seq IN ({','.join('?' * len(seqs))})",
-            sorted(seqs))}
-        registry = [_event(row, tree.inclusion_proof(row[0] - 1, cp.size))
-                    for row in _registry_rows(conn, ledger_id, signers | {root_key.key_id},
-                                              cp.size)]
+        rows = _registry_rows(conn, ledger_id, seqs, root_key.key_id, cp.size)
+        registry = [_event(row, tree.inclusion_proof(row[0] - 1, cp.size)) for row in rows]
         seqs |= {e.commit_seq for e in registry}
         commits = [_commit(conn, seq) for seq in sorted(seqs)]
     return Bundle(ledger_id=ledger_id, learner_id=learner_id, root_key=root_key.raw,
@@ -201,18 +205,54 @@ def _credited(account: BundleAggregate) -> list[str]:
     return found
 
 
-def _registry_rows(conn: Any, ledger_id: str, key_ids: set[str], size: int) -> list[Any]:
-    """The genesis, and the registration and revocation events of ``key_ids``."""
+def _evidence(conn: Any, aggregates: list[BundleAggregate]) -> list[str]:
+    """The aggregates behind achievements imported from a course certificate: the
+    certificate's recognition (recorded in the achievement's first commit), the certificate,
+    and the alliance it belongs to."""
+    found: list[str] = []
+    for a in aggregates:
+        if a.role != "achievement" or not a.events:
+            continue
+        for oid, state in conn.execute(
+                "SELECT originator_id, state FROM stored_events WHERE commit_seq=? AND topic=?",
+                (a.events[0].commit_seq, CERTIFICATE_RECOGNISED)).fetchall():
+            recognition = msgspec.json.decode(bytes(state))
+            if UUID(str(recognition.get("achievement_id"))).hex != a.originator_id:
+                continue
+            certificate = UUID(str(recognition["certificate_id"])).hex
+            (issued,) = conn.execute(
+                "SELECT state FROM stored_events WHERE originator_id=? AND originator_version=1",
+                (certificate,)).fetchone()
+            alliance = alliance_id(msgspec.json.decode(bytes(issued))["facts"]["alliance"]).hex
+            found += [x for x in (oid, certificate, alliance) if x not in found]
+    return found
+
+
+def _registry_rows(conn: Any, ledger_id: str, seqs: set[int], root_key_id: str,
+                   size: int) -> list[Any]:
+    """The genesis commit, and the registration and revocation events of every key that signed one
+    of the commits ``seqs``, or signed those registry events (an administrator registers its
+    staff's keys), and so on."""
     rows = conn.execute(
         f"SELECT {_EVENT_COLUMNS} FROM stored_events WHERE originator_id=? AND position<=?"
         " ORDER BY position", (registry_id(ledger_id).hex, size)).fetchall()
-    wanted = []
+    key_of = {}
     for row in rows:
         state = msgspec.json.decode(bytes(row[5]))
-        key_id = state.get("key_id") or (state.get("entry") or {}).get("key_id")
-        if row[4] == GENESIS_TOPIC or key_id in key_ids:
-            wanted.append(row)
-    return wanted
+        key_of[row[0]] = state.get("key_id") or (state.get("entry") or {}).get("key_id")
+    wanted = {row[0] for row in rows if row[1] == 1}  # the genesis and the policy it declares
+    keys = {root_key_id}
+    while True:
+        signers = {key for (key,) in conn.execute(
+            f"SELECT key_id FROM ledger_commits WHERE seq IN ({','.join('?' * len(seqs))})",
+            sorted(seqs)).fetchall()}
+        if signers <= keys:
+            break
+        keys |= signers
+        more = [row for row in rows if key_of[row[0]] in keys and row[0] not in wanted]
+        wanted |= {row[0] for row in more}
+        seqs = seqs | {row[1] for row in more}
+    return [row for row in rows if row[0] in wanted]
 
 
 def _commit(conn: Any, seq: int) -> BundleCommit:

@@ -9,6 +9,7 @@ independent implementation of the same checks that needs only ``cryptography``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -31,9 +32,11 @@ from creditledger.crypto.keys import InvalidSignature, PublicKey
 from creditledger.crypto.merkle import InvalidProof, verify_inclusion
 from creditledger.crypto.note import open_checkpoint, origin_for
 from creditledger.domain.ids import achievement_id, learner_account_id, natural_key_id
+from creditledger.domain.policy import Owners, Role, Signer, check_commit
 from creditledger.errors import BundleVerificationError, CheckpointError, UnusableLedgerError
-from creditledger.store.format import ZERO_HASH, CommitStatement, link_hash
+from creditledger.store.format import ZERO_HASH, link_hash
 from creditledger.store.mapper import decode_state
+from creditledger.store.permissions import commit_events
 from creditledger.store.registry import (
     GENESIS_TOPIC,
     REGISTRY_TOPICS,
@@ -64,6 +67,7 @@ class BundleFaultKind(StrEnum):
     WRONG_LEARNER = "wrong-learner"
     INCOMPLETE = "incomplete-transcript"
     UNREADABLE = "unreadable-content"
+    UNAUTHORISED = "unauthorised-write"
 
 
 @dataclass(frozen=True)
@@ -134,10 +138,12 @@ def verify_bundle(bundle: Bundle, root_key: PublicKey | None = None) -> BundleRe
     for aggregate in bundle.aggregates:
         _check_links(aggregate)
     lines = _check_transcript(bundle)
+    signers = _check_writers(bundle, named, commits)
     return BundleReport(
         ledger_id=bundle.ledger_id, learner_id=bundle.learner_id, root_key_id=named.key_id,
         root_key_pinned=root_key is not None, checkpoint_size=cp.size,
-        events=sum(len(a.events) for a in bundle.aggregates), lines=lines)
+        events=sum(len(a.events) for a in bundle.aggregates),
+        lines=[line.render(signers) for line in lines])
 
 
 def _check_event(e: BundleEvent, size: int, root: bytes, commits: dict[int, BundleCommit]) -> None:
@@ -163,8 +169,10 @@ def _check_event(e: BundleEvent, size: int, root: bytes, commits: dict[int, Bund
                     e.position, e.originator_id)
 
 
-def _check_commits(bundle: Bundle, root: PublicKey, commits: dict[int, BundleCommit]) -> None:
-    """Replay the bundled registry in order; check each commit's signer then and signature."""
+def _replay(bundle: Bundle, root: PublicKey, commits: dict[int, BundleCommit]
+            ) -> Iterator[tuple[BundleCommit, KeyBook]]:
+    """The bundle's commits in order, each with the key registry as of it (rebuilt from the
+    bundled registry events)."""
     registry = sorted(bundle.registry, key=lambda e: e.position)
     rid = registry_id(bundle.ledger_id).hex
     _check_genesis(registry, bundle.ledger_id, rid, root)
@@ -175,21 +183,76 @@ def _check_commits(bundle: Bundle, root: PublicKey, commits: dict[int, BundleCom
         while applied < len(registry) and registry[applied].position < upto:
             _apply(book, registry[applied], rid, commits)
             applied += 1
+        yield commit, book
+
+
+def _check_commits(bundle: Bundle, root: PublicKey, commits: dict[int, BundleCommit]) -> None:
+    """Each commit's key could sign then, and its signature verifies."""
+    for commit, book in _replay(bundle, root, commits):
         problem = book.problem(commit.key_id, commit.committed_at)
         if problem is not None:
             raise _fail(_KEY_FAULTS.get(problem, BundleFaultKind.REGISTRY), f"commit {commit.seq} "
                         f"is signed by {commit.key_id}: {problem.value}", commit.first_position)
-        if commit.key_id != root.key_id and any(
-                commit.first_position <= e.position < end for e in registry):
-            raise _fail(BundleFaultKind.REGISTRY, f"registry commit {commit.seq} is not signed "
-                        "by the root key", commit.first_position)
-        statement = CommitStatement(bundle.ledger_id, commit.seq, commit.first_position,
-                                    commit.committed_at, commit.key_id, commit.event_hashes)
+        statement = book.statement(commit.seq, commit.first_position, commit.committed_at,
+                                   commit.key_id, commit.event_hashes)
         try:
             book.public_key(commit.key_id).verify(commit.signature, statement.message())
         except InvalidSignature as err:
             raise _fail(BundleFaultKind.BAD_SIGNATURE, f"the signature of commit {commit.seq} "
                         "does not verify", commit.first_position) from err
+
+
+def _check_writers(bundle: Bundle, root: PublicKey, commits: dict[int, BundleCommit]
+                   ) -> dict[int, Signer]:
+    """The write policy the ledger declares, replayed for every commit's events the bundle
+    holds; return each commit's signer."""
+    held = _events_by_commit(bundle)
+    owners: dict[str, Owners | None] = {}
+    return {commit.seq: _check_policy(book, commit, held.get(commit.seq, []), owners)
+            for commit, book in _replay(bundle, root, commits)}
+
+
+def _events_by_commit(bundle: Bundle) -> dict[int, list[BundleEvent]]:
+    held: dict[int, dict[int, BundleEvent]] = {}
+    for e in [*bundle.registry, *(e for a in bundle.aggregates for e in a.events)]:
+        held.setdefault(e.commit_seq, {})[e.position] = e
+    return {seq: [events[p] for p in sorted(events)] for seq, events in held.items()}
+
+
+def _check_policy(book: KeyBook, commit: BundleCommit, events: list[BundleEvent],
+                  owners: dict[str, Owners | None]) -> Signer:
+    """The write policy the ledger declares, for the commit's events the bundle holds: the
+    bundle holds every event the rules for those need (whole aggregates, and evidence)."""
+    signer = book.signer(commit.key_id)
+    if signer is None:
+        raise _fail(BundleFaultKind.UNAUTHORISED, f"commit {commit.seq} is signed by key "
+                    f"{commit.key_id}, registered with no known role", commit.first_position)
+    rows = [(e.position, e.originator_id, e.originator_version, e.topic, e.state)
+            for e in events]
+    policy_events = commit_events(rows, book.policy) if rows else None
+    if policy_events is None:
+        return signer
+    after: dict[str, Owners | None] = {}
+    violation = check_commit(book.policy, signer, policy_events, _HeldOwners(owners, book),
+                             after)
+    if violation is not None:
+        raise _fail(BundleFaultKind.UNAUTHORISED, f"commit {commit.seq}: {violation}",
+                    violation.event.position, violation.event.aggregate)
+    owners.update(after)
+    return signer
+
+
+class _HeldOwners:
+    """The policy's lookup in a bundle: owners as the bundle's earlier commits left them."""
+
+    def __init__(self, owners: dict[str, Owners | None], book: KeyBook) -> None:
+        self._owners, self._book = owners, book
+
+    def owners(self, aggregate: str) -> Owners | None:
+        return self._owners.get(aggregate)
+
+    def key(self, key_id: str) -> tuple[str, Role] | None:
+        return self._book.key(key_id)
 
 
 def _check_genesis(registry: list[BundleEvent], ledger_id: str, rid: str, root: PublicKey) -> None:
@@ -235,7 +298,21 @@ def _check_links(aggregate: BundleAggregate) -> None:
         previous = e.hash
 
 
-def _check_transcript(bundle: Bundle) -> list[str]:
+@dataclass(frozen=True)
+class _Line:
+    """A line of the transcript; one about a record names who signed it (its commit's signer,
+    known once the policy has been replayed)."""
+
+    text: str
+    commit: int = 0
+    suffix: str = ""
+
+    def render(self, signers: dict[int, Signer]) -> str:
+        signed = f", signed by {signers[self.commit]}" if self.commit else ""
+        return f"{self.text}{signed}{self.suffix}"
+
+
+def _check_transcript(bundle: Bundle) -> list[_Line]:
     """The aggregates are the learner's, and every credited achievement is there."""
     learner = bundle.learner_id
     by_role: dict[str, list[BundleAggregate]] = {role: [] for role in ROLES}
@@ -255,8 +332,8 @@ def _check_transcript(bundle: Bundle) -> list[str]:
                     accounts[0].events[0].position)
     credited = {_uuid_hex(s, accounts[0]) for t, s in account if t == CREDITED}
     reversed_ = {_uuid_hex(s, accounts[0]) for t, s in account if t == REVERSED}
-    lines = [f"account of {learner} ({_name(opened)}): {len(account)} events, "
-             f"{len(credited)} achievements credited, {len(reversed_)} reversed"]
+    lines = [_Line(f"account of {learner} ({_name(opened)}): {len(account)} events, "
+                   f"{len(credited)} achievements credited, {len(reversed_)} reversed")]
     seen: set[str] = set()
     for a in by_role["achievement"]:
         states = _states(a)
@@ -272,10 +349,10 @@ def _check_transcript(bundle: Bundle) -> list[str]:
             raise _fail(BundleFaultKind.INCOMPLETE, f"achievement {a.originator_id} does not "
                         "match the account's credit entries", a.events[-1].position)
         seen.add(a.originator_id)
-        lines.append(f"  {record.get('title')}: {record.get('credits')} credits "
-                     f"({record.get('category')}), {record.get('kind')} certified by "
-                     f"{record.get('certified_by')} on {record.get('recognised_on')}"
-                     f"{' — REVOKED' if revoked else ''}")
+        lines.append(_Line(f"  {record.get('title')}: {record.get('credits')} credits "
+                           f"({record.get('category')}), {record.get('kind')} certified by "
+                           f"{record.get('certified_by')} on {record.get('recognised_on')}",
+                           a.events[0].commit_seq, " — REVOKED" if revoked else ""))
     missing = credited - seen
     if missing:
         raise _fail(BundleFaultKind.INCOMPLETE,

@@ -32,13 +32,13 @@ class FaultKind(StrEnum):
     REPLACED = "replaced-ledger"
     MALFORMED_ROW = "malformed-row"
     NON_CANONICAL_TOPIC = "non-canonical-topic"
+    UNAUTHORISED = "unauthorised-write"
 
 
 KEY_FAULTS = {
     KeyProblem.UNKNOWN: FaultKind.UNKNOWN_KEY,
     KeyProblem.NOT_YET_VALID: FaultKind.KEY_NOT_YET_VALID,
     KeyProblem.REVOKED: FaultKind.KEY_REVOKED,
-    KeyProblem.NOT_ROOT: FaultKind.REGISTRY,
 }
 
 
@@ -69,6 +69,9 @@ class VerifyReport:
     head_size: int | None = None
     merkle_root: str | None = None  # None: the ledger stores no Merkle tree
     fault: Fault | None = None
+    policy: str = ""
+    """The write policy the genesis declares, which the verification replayed (``""``: a
+    ledger from before the policy: the credit bank's rules for its own event types)."""
 
     @property
     def intact(self) -> bool:

@@ -27,14 +27,14 @@ from creditledger.audit.nodes import CheckedNodes, NodeFault
 from creditledger.audit.report import KEY_FAULTS, Fault, FaultKind, VerifyReport
 from creditledger.crypto.keys import PublicKey
 from creditledger.crypto.merkle_tree import MerkleTree
-from creditledger.store.format import FORMAT, ZERO_HASH, CommitStatement, link_hash
+from creditledger.store.format import FORMATS, ZERO_HASH, link_hash
 from creditledger.store.mapper import decode_state
+from creditledger.store.permissions import EventRow, StoredOwners
 from creditledger.store.readers import LedgerReader
 from creditledger.store.registry import (
     GENESIS_TOPIC,
     REGISTRY_TOPICS,
     KeyBook,
-    KeyProblem,
     registry_id,
 )
 from creditledger.store.topics import TopicKind, classify
@@ -67,6 +67,7 @@ class _Commit:
     key_id: str
     signature: bytes
     hashes: list[bytes] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)  # what the write policy reads
     registry: list[tuple[int, str, str, bytes]] = field(default_factory=list)
     closed: bool = False
 
@@ -111,6 +112,7 @@ class Walker:
         self.tree = MerkleTree(_PeaksOnly())  # the RFC 9162 tree of the events, as they stream
         self.merkle_root: bytes | None = None
         self.topics: dict[str, TopicKind] = {}  # what each topic seen names (store.topics)
+        self.owners = StoredOwners()  # the write policy's view of the aggregates' owners
 
     def close(self) -> None:
         if self.pool is not None:
@@ -177,7 +179,7 @@ class Walker:
         """``ledger_info`` (not signed: it lets a reader find the ledger) must say exactly what
         the genesis says: this ledger's id and format."""
         info = self.conn.execute("SELECT name, value FROM ledger_info").fetchall()
-        expected = {("format", FORMAT), ("ledger_id", self.ledger_id)}
+        expected = {("format", self.book.format), ("ledger_id", self.ledger_id)}
         if self.ledger_id != ledger_id_info or set(info) != expected or len(info) != 2:
             raise _Found(Fault(FaultKind.GENESIS, 1,
                                f"ledger_info {sorted(info, key=repr)!r} does not say what the "
@@ -231,6 +233,7 @@ class Walker:
                     commit = self._open_commit(commits, seq, position, oid)
                     self.open_commit = commit
                 commit.hashes.append(stored)
+                commit.events.append((position, oid, version, topic, state))
                 kind = topics.get(topic)
                 if kind is None:
                     kind = topics[topic] = classify(topic)
@@ -305,6 +308,7 @@ class Walker:
         if commit.seq == 1:
             self._genesis(commit)
         self._check_signer(commit)
+        self._check_policy(commit)
         for position, oid, topic, state in commit.registry:
             try:
                 self.book.apply(topic, decode_state(topic, state), commit.committed_at)
@@ -312,8 +316,9 @@ class Walker:
                 raise _Found(Fault(FaultKind.REGISTRY, position,
                                    f"undecodable registry event: {e}", oid, commit.seq)) from e
         self.commits = commit.seq
-        statement = CommitStatement(self.ledger_id, commit.seq, commit.first_position,
-                                    commit.committed_at, commit.key_id, commit.hashes)
+        statement = self.book.statement(commit.seq, commit.first_position,
+                                        commit.committed_at, commit.key_id, commit.hashes)
+        commit.events = []
         raw_key = self.book.public_key(commit.key_id).raw  # validated here, as before
         self._queue_signature(raw_key, commit, statement.message())
         try:
@@ -334,6 +339,9 @@ class Walker:
             raise _Found(Fault(FaultKind.GENESIS, 1, f"undecodable genesis: {e}", oid, 1)) from e
         if registry_id(genesis.ledger_id).hex != oid:
             raise _Found(Fault(FaultKind.GENESIS, 1, "genesis id does not match its ledger", oid))
+        if genesis.format not in FORMATS:
+            raise _Found(Fault(FaultKind.GENESIS, 1, f"the genesis names format "
+                               f"{genesis.format!r}, not one of {sorted(FORMATS)}", oid, 1))
         if self.pinned is not None and self.pinned.key_id != genesis.root_key_id:
             raise _Found(Fault(FaultKind.ROOT_KEY_MISMATCH, 1,
                                f"genesis root key {genesis.root_key_id} is not the pinned "
@@ -343,8 +351,6 @@ class Walker:
 
     def _check_signer(self, commit: _Commit) -> None:
         problem = self.book.problem(commit.key_id, commit.committed_at)
-        if problem is None and commit.registry and commit.key_id != self.book.root_key_id:
-            problem = KeyProblem.NOT_ROOT
         if problem is not None:
             raise _Found(Fault(KEY_FAULTS[problem], commit.first_position,
                                f"commit {commit.seq} signed by {commit.key_id}: {problem.value}",
@@ -358,6 +364,23 @@ class Walker:
                                    "every event of the key registry, and only those, must be "
                                    f"a registry event of this ledger's registry ({topic!r} of "
                                    f"{oid})", oid))
+
+    def _check_policy(self, commit: _Commit) -> None:
+        """Replay the write policy the ledger declares: every event of the commit must be one
+        its signer (principal, role) may write (:mod:`creditledger.domain.policy`)."""
+        signer = self.book.signer(commit.key_id)
+        violation = None
+        if signer is not None:
+            conn = self.conn
+            violation = self.owners.check(lambda sql, p: conn.execute(sql, p).fetchall(),
+                                          self.book, signer, commit.events)
+        if signer is None or violation is not None:
+            where = violation.event if violation is not None else None
+            raise _Found(Fault(
+                FaultKind.UNAUTHORISED, where.position if where else commit.first_position,
+                f"commit {commit.seq}: {violation}" if violation else
+                f"commit {commit.seq} is signed by key {commit.key_id}, registered with no "
+                "known role", where.aggregate if where else None, commit.seq))
 
     def _blame_open_commit(self, fault: Fault) -> Fault:
         """A fault inside a commit may come from an earlier, forged event of the same commit.
@@ -375,8 +398,8 @@ class Walker:
         )]
         if not all(type(h) is bytes for h in hashes):
             return fault  # a malformed hash: the fault found is the one to report
-        statement = CommitStatement(self.ledger_id, commit.seq, commit.first_position,
-                                    commit.committed_at, commit.key_id, hashes)
+        statement = self.book.statement(commit.seq, commit.first_position,
+                                        commit.committed_at, commit.key_id, hashes)
         key = self.book.public_key(commit.key_id)
         return _check_signatures([(key, commit.signature, statement.message(), commit)]) or fault
 
@@ -475,6 +498,7 @@ class Walker:
             head_size=head.size if head is not None else None,
             merkle_root=self.merkle_root.hex() if self.merkle_root else None,
             fault=fault,
+            policy=self.book.policy,
         )
 
 

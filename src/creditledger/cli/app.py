@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from creditledger.cli import audit, credentials, importing, ledger, transfers, views
+from creditledger.cli import audit, credentials, importing, keys, ledger, transfers, views
 from creditledger.cli.common import fail
 from creditledger.errors import UnusableLedgerError
 
@@ -21,7 +21,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for group in (ledger, views, importing, transfers, audit, credentials):
+for group in (ledger, keys, views, importing, transfers, audit, credentials):
     group.register(app)
 
 

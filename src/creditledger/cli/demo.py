@@ -317,7 +317,7 @@ def _transfers(bank: CreditBank, keys: _Keys, member: str, console: Console) -> 
     for account, credits in bank.requirement_balances(member).items():
         lineage = bank.explain(member, account=account)
         sources = "; ".join(
-            f"{s.facts.title} (#{s.events[0].position}, {s.events[0].signed_by})"
+            f"{s.facts.title} (#{s.events[0].position}, {s.events[0].signer})"
             for c in lineage.conversions for s in c.sources)
         exempt = "免修" if lineage.exemption is not None else ""
         table.add_row(account.removeprefix("requirement/"), str(credits), exempt, sources)

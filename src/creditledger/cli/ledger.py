@@ -86,7 +86,8 @@ def _print_report(report: VerifyReport, as_json: bool) -> None:
             f"[bold green]intact[/]: {report.events} events in {report.commits} signed commits, "
             f"{report.aggregates} aggregates, {report.keys} keys{extends}; "
             f"last hash {report.last_hash}; root key {escape(shown(report.root_key_id))} "
-            f"({pinned})")
+            f"({pinned}); write policy {escape(shown(report.policy or 'none declared'))} "
+            "replayed")
         return
     f = report.fault
     aggregate = f" aggregate {f.aggregate}" if f.aggregate else ""

@@ -55,7 +55,7 @@ def lineage_lines(lineage: Lineage) -> list[str]:
             lines.append(f"          {t.kind.value:<19} {t.amount:>6} {t.debit_account} -> "
                          f"{t.credit_account}")
         for s in c.sources:
-            where = ", ".join(f"#{e.position} (commit {e.commit_seq}, {e.signed_by})"
+            where = ", ".join(f"#{e.position} (commit {e.commit_seq}, {e.signer})"
                               for e in s.events)
             mark = " REVOKED" if s.revoked else ""
             lines.append(f"          source {s.facts.title} {s.facts.credits} credits"

@@ -108,6 +108,7 @@ class SigningKey:
     def __init__(self, private_key: Ed25519PrivateKey) -> None:
         self._private_key = private_key
         self.public_key = PublicKey(private_key.public_key().public_bytes_raw())
+        self._key_id = self.public_key.key_id  # asked for several times by every commit
 
     @classmethod
     def generate(cls) -> SigningKey:
@@ -115,7 +116,7 @@ class SigningKey:
 
     @property
     def key_id(self) -> str:
-        return self.public_key.key_id
+        return self._key_id
 
     def sign(self, message: bytes) -> bytes:
         return self._private_key.sign(message)

@@ -76,3 +76,12 @@ class AccountCommands(CatalogCommands):
         account.enrol(institution=school, programme_code=programme_code)
         self._save(account, signer=signer)
         return snapshot(account)
+
+    def correct_personal_data(self, *, learner_id: str, personal_data: PersonalData,
+                              signer: SigningKey) -> LearnerAccount:
+        """The learner's home school corrects their personal data (个人信息更正); the earlier
+        data stays in the ledger's history."""
+        account = self._account(learner_id)
+        account.correct_personal_data(personal_data)
+        self._save(account, signer=signer)
+        return snapshot(account)

@@ -18,11 +18,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.domain.policy import POLICY_OPEN, POLICY_V1, Role, Signer
+from creditledger.errors import UnusableLedgerError
 from creditledger.services.alliance_certificates import CertificateCommands
 from creditledger.services.batch import BatchCommands
 from creditledger.services.pilots import PilotCommands
 from creditledger.store.ledger import Ledger
-from creditledger.store.registry import KeyEntry
+from creditledger.store.registry import KeyEntry, RegisteredKey
 
 if TYPE_CHECKING:
     from creditledger.projections import Projector
@@ -51,19 +53,28 @@ class CreditBank(BatchCommands, CertificateCommands, PilotCommands):
         ledger_id: str | None = None,
         env: dict[str, str] | None = None,
     ) -> Self:
-        """Create a new credit bank ledger whose genesis names ``root_key`` as its root.
+        """Create a new credit bank ledger whose genesis names ``root_key`` as its root and
+        declares the write policy :data:`~creditledger.domain.policy.POLICY_V1` (who may write
+        what: ``docs/permissions.md``).
 
         ``target`` is a file path (SQLite, the embedded default), a ``postgresql://`` URL, or
         ``None`` to take eventsourcing's PostgreSQL settings from ``env`` and the environment
         (see :meth:`creditledger.store.ledger.Ledger.create`). Refuses a target that already
         holds a ledger.
         """
-        return cls(Ledger.create(target, root_key, ledger_id=ledger_id, env=env))
+        return cls(Ledger.create(target, root_key, ledger_id=ledger_id, env=env,
+                                 policy=POLICY_V1))
 
     @classmethod
     def open(cls, target: str | Path | None, *, env: dict[str, str] | None = None) -> Self:
-        """Open an existing credit bank ledger (a path, a ``postgresql://`` URL, or ``None``)."""
-        return cls(Ledger.open(target, env=env))
+        """Open an existing credit bank ledger (a path, a ``postgresql://`` URL, or ``None``).
+        Refuses a bare event store (a ledger whose policy lets any key write anything)."""
+        ledger = Ledger.open(target, env=env)
+        if ledger.policy == POLICY_OPEN:
+            ledger.close()
+            raise UnusableLedgerError(f"{target}: a bare event store (policy {POLICY_OPEN}), "
+                                      "not a credit bank: any key may write anything there")
+        return cls(ledger)
 
     def close(self) -> None:
         """Close the ledger (a ledger file is left as one self-contained file)."""
@@ -101,6 +112,39 @@ class CreditBank(BatchCommands, CertificateCommands, PilotCommands):
         What it signed while valid stays valid."""
         self._ledger.revoke_key(key_id, root_key=root_key, effective_at=effective_at,
                                 reason=reason)
+
+    # -- staff keys (an institution administrator's commands) -------------------------------
+
+    def register_staff_key(self, staff_id: str, role: Role, public_key: PublicKey, *,
+                           admin_key: SigningKey, valid_from: datetime | None = None
+                           ) -> KeyEntry:
+        """Register a staff member's key in ``role`` (registrar, assessor, secretariat
+        officer, auditor) for the institution ``admin_key`` is the administrator key of; its
+        commits name ``staff_id`` and ``role`` in their signed statement."""
+        return self._ledger.register_staff_key(staff_id, role, public_key, admin_key=admin_key,
+                                               valid_from=valid_from)
+
+    def rotate_staff_key(self, old_key_id: str, new_public_key: PublicKey, *,
+                         admin_key: SigningKey, effective_at: datetime | None = None
+                         ) -> KeyEntry:
+        """Replace one of the institution's staff keys (same staff id and role)."""
+        return self._ledger.rotate_staff_key(old_key_id, new_public_key, admin_key=admin_key,
+                                             effective_at=effective_at)
+
+    def revoke_staff_key(self, key_id: str, *, admin_key: SigningKey,
+                         effective_at: datetime | None = None, reason: str = "revoked") -> None:
+        """Revoke one of the institution's staff keys; what it signed while valid stays
+        valid."""
+        self._ledger.revoke_staff_key(key_id, admin_key=admin_key, effective_at=effective_at,
+                                      reason=reason)
+
+    def keys(self) -> list[RegisteredKey]:
+        """Every registered key: its institution, role, staff id, validity and revocation."""
+        return self._ledger.registry.keys()
+
+    def signer_of(self, key: SigningKey | str) -> Signer:
+        """Who signs with a registered key: its institution, role and staff id."""
+        return self._ledger.signer_of(key)
 
     def last_position(self) -> int:
         """The position of the last event recorded in the ledger (0 for none): what read

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from creditledger.crypto.keys import SigningKey
@@ -315,16 +315,22 @@ class TransferCommands(AccountCommands):
 
     def _chain_positions(self) -> Callable[[UUID], tuple[EventPosition, ...]]:
         """Look up an aggregate's signed events in the chain (read-only, cached per call)."""
-        signers = {k: e.principal for k, e in self._registry.entries.items()}
+        registry = self._registry
+        signers = {k: (e.principal, "root" if k == registry.root.key_id
+                       else e.role or "administrator", e.staff_id)
+                   for k, e in registry.entries.items()}
         cache: dict[UUID, tuple[EventPosition, ...]] = {}
+
+        def position(row: tuple[Any, ...]) -> EventPosition:
+            principal, role, staff_id = signers.get(row[4], ("", "", ""))
+            return EventPosition(position=row[0], aggregate_version=row[1], topic=row[2],
+                                 commit_seq=row[3], key_id=row[4], hash=bytes(row[5]).hex(),
+                                 signed_by=principal, role=role, staff_id=staff_id)
 
         def positions(aggregate_id: UUID) -> tuple[EventPosition, ...]:
             if aggregate_id not in cache:
                 cache[aggregate_id] = tuple(
-                    EventPosition(position=r[0], aggregate_version=r[1], topic=r[2],
-                                  commit_seq=r[3], key_id=r[4], signed_by=signers.get(r[4], ""),
-                                  hash=bytes(r[5]).hex())
-                    for r in self._query(_EVENTS_OF, (aggregate_id.hex,)))
+                    position(r) for r in self._query(_EVENTS_OF, (aggregate_id.hex,)))
             return cache[aggregate_id]
 
         return positions

@@ -1,13 +1,14 @@
-"""The chain itself, shared by every backend: linking, signing and the key check of one commit.
+"""The chain itself, shared by every backend: linking, signing and the checks of one commit.
 
 :class:`ChainWriter` is a mixin for an eventsourcing ``ApplicationRecorder``. The backend's
 ``insert_events`` opens a write transaction that orders commits (SQLite's ``BEGIN IMMEDIATE``,
 PostgreSQL's ``LOCK TABLE ... IN EXCLUSIVE MODE``) and calls :meth:`ChainWriter._insert_events`
 with a DB-API cursor inside it. Everything here runs in that transaction: it reads the chain's
-head, checks that the signer may sign now, links each event to its global and aggregate
-predecessors, and writes the event rows and the signed commit row. So an event, its two links
-and its commit's signature are written together or not at all, and no two commits can link to
-the same predecessor.
+head, checks that the signer may sign now and that the ledger's write policy lets it write
+every event of the commit (:mod:`creditledger.store.permissions`), links each event to its
+global and aggregate predecessors, and writes the event rows and the signed commit row. So an
+event, its two links and its commit's signature are written together or not at all, and no two
+commits can link to the same predecessor.
 
 The statements use ``?`` placeholders (SQLite's); a backend whose driver uses another style
 passes a cursor that translates them (see :class:`creditledger.store.postgres_connect.QmarkCursor`).
@@ -22,10 +23,18 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from creditledger.crypto.keys import SigningKey
-from creditledger.errors import KeyNotValidError, UnsignedCommitError
-from creditledger.store.format import ZERO_HASH, CommitStatement, link_hash, now_micros
+from creditledger.errors import KeyNotValidError, NotAuthorisedError, UnsignedCommitError
+from creditledger.store.format import FORMATS, ZERO_HASH, link_hash, now_micros
 from creditledger.store.mapper import decode_state
-from creditledger.store.registry import GENESIS_TOPIC, REGISTRY_TOPICS, KeyBook, registry_id
+from creditledger.store.permissions import Query, StoredOwners
+from creditledger.store.registry import (
+    GENESIS_TOPIC,
+    REGISTRY_EVENTS,
+    REGISTRY_TOPICS,
+    KeyBook,
+    key_book,
+    registry_id,
+)
 from creditledger.store.topics import TopicKind, classify
 
 APPEND_ONLY = "creditledger: the ledger is append-only"
@@ -99,6 +108,13 @@ def _topic_kind(topic: str) -> TopicKind:
     return kind
 
 
+def _query_on(c: DBCursor) -> Query:
+    def query(sql: str, params: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
+        c.execute(sql, params)
+        return c.fetchall()
+    return query
+
+
 class DBCursor(Protocol):
     """The part of a DB-API cursor the chain uses (``?`` placeholders)."""
 
@@ -128,6 +144,7 @@ class ChainWriter:
         self._book: tuple[int, KeyBook] | None = None  # (registry version, key book)
         self._tips: dict[str, tuple[int, bytes]] = {}  # aggregate -> (version, hash)
         self._tips_head: tuple[int, bytes] | None = None  # the head the tips are valid at
+        self._owners = StoredOwners()  # aggregates' owners, valid at the same head
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -146,15 +163,16 @@ class ChainWriter:
             seq, committed_at = last_seq + 1, max(now_micros(), last_at)
         if self._tips_head != (last_position, prev_hash):
             self._tips.clear()  # another writer (or a failed commit) moved the head
+            self._owners.forget()
         self._tips_head = None  # until this commit's rows are written
-        ledger_id = self._check_signer(
+        book = self._check_signer(
             c, stored_events, signer, committed_at, last_position, registry_version
         )
+        self._check_policy(c, book, signer, stored_events, last_position)
         rows = self._link(c, stored_events, seq, last_position, prev_hash)
         key_id = signer.key_id
-        statement = CommitStatement(
-            ledger_id, seq, last_position + 1, committed_at, key_id, [r[-1] for r in rows]
-        )
+        statement = book.statement(seq, last_position + 1, committed_at, key_id,
+                                   [r[-1] for r in rows])
         c.executemany(INSERT_EVENT, rows)
         c.execute(
             INSERT_COMMIT,
@@ -265,8 +283,9 @@ class ChainWriter:
         committed_at: int,
         last_position: int,
         registry_version: int | None = None,
-    ) -> str:
-        """Refuse the commit unless ``signer`` may sign it now; return the ledger id.
+    ) -> KeyBook:
+        """Refuse the commit unless ``signer``'s key may sign now; return the key registry the
+        commit is checked against (its ledger id, format, policy, keys).
 
         ``registry_version`` is the registry's version as read with the chain's head, or
         ``None`` if it was not (the registry's id was not known yet).
@@ -275,7 +294,7 @@ class ChainWriter:
             if _topic_kind(s.topic) is TopicKind.ALIAS:
                 raise KeyNotValidError(f"{s.topic!r} is not the stored name of its event type")
         if stored_events[0].topic == GENESIS_TOPIC:
-            return self._check_genesis(c, stored_events, signer, last_position)
+            return self._check_genesis(c, stored_events, signer, last_position, committed_at)
         ledger_id = self._read_ledger_id(c)
         rid = self._registry_id_hex(ledger_id)
         # Every event of the registry aggregate is a registry event, whatever its topic says.
@@ -288,15 +307,13 @@ class ChainWriter:
         problem = book.problem(key_id, committed_at)
         if problem is not None:
             raise KeyNotValidError(f"key {key_id} may not sign now: {problem.value}")
-        if registry_events and key_id != book.root_key_id:
-            raise KeyNotValidError("key registry changes must be signed by the root key")
         if any(_id_text(s.originator_id) != rid or s.topic not in REGISTRY_TOPICS
                for s in registry_events):
             raise KeyNotValidError("registry events must be events of this ledger's registry, "
                                    "under their own topics")
         if registry_events:
             self._book = None  # the registry changes with this commit: reload next time
-        return ledger_id
+        return book
 
     def _check_genesis(
         self,
@@ -304,17 +321,43 @@ class ChainWriter:
         stored_events: Sequence[StoredEvent],
         signer: SigningKey,
         last_position: int,
-    ) -> str:
+        committed_at: int,
+    ) -> KeyBook:
+        """The genesis commit: the root it names signs it, and it holds only events of the
+        registry the genesis starts; it is checked against the key book the genesis alone
+        gives (its root and format)."""
         if last_position != 0:
             raise KeyNotValidError("this ledger already has a genesis event")
-        state = decode_state(GENESIS_TOPIC, stored_events[0].state)
-        root = state["root"]
-        if signer.key_id != root.key_id:
+        book = KeyBook()
+        first = stored_events[0]
+        book.apply(first.topic, decode_state(first.topic, first.state), committed_at)
+        if any(s.originator_id != first.originator_id or s.topic not in REGISTRY_TOPICS
+               or s.topic == GENESIS_TOPIC for s in stored_events[1:]):
+            raise KeyNotValidError("the genesis commit holds the genesis and further events "
+                                   "of the same key registry only")
+        if signer.key_id != book.root_key_id:
             raise KeyNotValidError("the genesis commit must be signed by the root key it names")
-        ledger_id: str = state["ledger_id"]
-        c.execute("INSERT INTO ledger_info (name, value) VALUES ('ledger_id', ?)", (ledger_id,))
+        if book.format not in FORMATS:
+            raise KeyNotValidError(f"the genesis names format {book.format!r}, not one of "
+                                   f"{sorted(FORMATS)}")
+        c.executemany("INSERT INTO ledger_info (name, value) VALUES (?, ?)",
+                      [("format", book.format), ("ledger_id", book.ledger_id)])
         self._book = None
-        return ledger_id
+        return book
+
+    def _check_policy(self, c: DBCursor, book: KeyBook, signer: SigningKey,
+                      stored_events: Sequence[StoredEvent], last_position: int) -> None:
+        """Refuse the commit unless the ledger's write policy lets ``signer`` write every
+        event of it (:mod:`creditledger.domain.policy`)."""
+        who = book.signer(signer.key_id)
+        if who is None:
+            raise NotAuthorisedError(f"key {signer.key_id} is registered with no known role")
+        rows = [(last_position + i, _id_text(s.originator_id), s.originator_version, s.topic,
+                 s.state) for i, s in enumerate(stored_events, start=1)]
+        violation = self._owners.check(_query_on(c), book, who, rows)
+        if violation is not None:
+            self._owners.forget()
+            raise NotAuthorisedError(str(violation))
 
     def _read_ledger_id(self, c: DBCursor) -> str:
         if self._ledger_id is None:
@@ -344,14 +387,7 @@ class ChainWriter:
         version = registry_version or 0
         if self._book is not None and self._book[0] == version:
             return self._book[1]
-        book = KeyBook()
-        c.execute(
-            "SELECT e.topic, e.state, c.committed_at FROM stored_events e "
-            "JOIN ledger_commits c ON c.seq = e.commit_seq "
-            "WHERE e.originator_id=? ORDER BY e.originator_version",
-            (rid,),
-        )
-        for topic, state, committed_at in c.fetchall():
-            book.apply(topic, decode_state(topic, state), committed_at)
+        c.execute(REGISTRY_EVENTS, (rid,))
+        book = key_book(c.fetchall())
         self._book = (version, book)
         return book

@@ -21,9 +21,15 @@ import msgspec
 
 from creditledger.crypto.merkle import leaf_hash
 
-FORMAT = "creditledger/1"
+FORMAT_V1 = "creditledger/1"
+FORMAT_V2 = "creditledger/2"
+"""Format 2: each commit's signed statement also names the signing staff member and role."""
+FORMAT = FORMAT_V2
+"""The format of new ledgers."""
+FORMATS = frozenset({FORMAT_V1, FORMAT_V2})
 ZERO_HASH = bytes(32)
 COMMIT_DOMAIN = b"creditledger/commit/v1\x00"
+COMMIT_DOMAIN_V2 = b"creditledger/commit/v2\x00"
 HEAD_DOMAIN = b"creditledger/head/v1\x00"
 
 _msgpack = msgspec.msgpack.Encoder(order="deterministic")
@@ -76,8 +82,15 @@ def link_hash(link: tuple[int, int, str, int, str, bytes, bytes, bytes] | Sequen
     return _sha256(_LEAF_PREFIX + _msgpack_encode(link)).digest()
 
 
-class CommitStatement(msgspec.Struct, array_like=True, frozen=True):
-    """What a commit's signature covers: the ledger, the commit, its time, and every event hash."""
+class CommitStatement(msgspec.Struct, frozen=True):
+    """What a commit's signature covers: the ledger, the commit, its time, the key, and every
+    event hash; in format 2 also the staff member and the role the key signs for.
+
+    The signed message is a domain tag and the msgpack array of those values, in this order:
+    ``[ledger_id, seq, first_position, committed_at, key_id, event_hashes]`` (format 1), or
+    ``[ledger_id, seq, first_position, committed_at, key_id, staff_id, role, event_hashes]``
+    (format 2).
+    """
 
     ledger_id: str
     seq: int
@@ -85,9 +98,16 @@ class CommitStatement(msgspec.Struct, array_like=True, frozen=True):
     committed_at: int  # microseconds since the Unix epoch, UTC
     key_id: str
     event_hashes: list[bytes]
+    staff_id: str = ""
+    role: str = ""
+    format: str = FORMAT_V1
 
     def message(self) -> bytes:
-        return COMMIT_DOMAIN + _msgpack.encode(self)
+        head = (self.ledger_id, self.seq, self.first_position, self.committed_at, self.key_id)
+        if self.format == FORMAT_V1:
+            return COMMIT_DOMAIN + _msgpack_encode((*head, self.event_hashes))
+        return COMMIT_DOMAIN_V2 + _msgpack_encode(
+            (*head, self.staff_id, self.role, self.event_hashes))
 
 
 def now_micros() -> int:

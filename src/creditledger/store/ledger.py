@@ -25,7 +25,14 @@ from eventsourcing.persistence import Mapper, Recording
 from eventsourcing.utils import get_topic
 
 from creditledger.crypto.keys import PublicKey, SigningKey
-from creditledger.errors import ConflictError, NotAuthorisedError, UnusableLedgerError
+from creditledger.domain.policy import POLICIES, Role, Signer
+from creditledger.errors import (
+    ConflictError,
+    NotAuthorisedError,
+    NotFoundError,
+    UnusableLedgerError,
+    ValidationError,
+)
 from creditledger.store.mapper import LedgerMapper
 from creditledger.store.merkle import MerkleSQLiteApplicationRecorder
 from creditledger.store.readers import probe_ledger_file
@@ -106,8 +113,11 @@ class Ledger(Application[UUID]):
         *,
         ledger_id: str | None = None,
         env: dict[str, str] | None = None,
+        policy: str = "",
     ) -> Any:
-        """Create a new ledger whose genesis names ``root_key`` as its root.
+        """Create a new ledger whose genesis names ``root_key`` as its root and declares the
+        write ``policy`` (``creditledger.domain.policy.POLICY_V1`` for a credit bank; ``""``:
+        none declared, the credit bank's rules for its own event types only).
 
         ``target`` is a file path (SQLite, the embedded default), a ``postgresql://`` URL (see
         :func:`creditledger.store.postgres.postgres_env`), or ``None`` to take eventsourcing's
@@ -126,7 +136,11 @@ class Ledger(Application[UUID]):
                 raise ConflictError(
                     f"{target}: file exists; refusing to overwrite it with a new ledger")
             ledger = cls({**sqlite_env(p), **(env or {})})
-        ledger._genesis(root_key, ledger_id or str(uuid.uuid4()))
+        try:
+            ledger._genesis(root_key, ledger_id or str(uuid.uuid4()), policy)
+        except BaseException:
+            ledger.close()
+            raise
         return ledger
 
     @classmethod
@@ -150,9 +164,18 @@ class Ledger(Application[UUID]):
         ledger._ledger_id = ledger_id
         return ledger
 
-    def _genesis(self, root_key: SigningKey, ledger_id: str) -> None:
-        root = KeyEntry("root", root_key.key_id, root_key.public_key.raw, _now())
-        self.save(KeyRegistry(ledger_id=ledger_id, root=root), signer=root_key)
+    def _genesis(self, root_key: SigningKey, ledger_id: str, policy: str) -> None:
+        if policy not in POLICIES:
+            raise ValidationError("policy", f"{policy!r} is not one of {sorted(POLICIES)}")
+        if policy and self.env.get("CIPHER_TOPIC"):
+            raise ValidationError("policy", "a ledger-wide cipher hides the events the write "
+                                            "policy reads; a policy ledger encrypts per learner")
+        root = KeyEntry("root", root_key.key_id, root_key.public_key.raw, _now(),
+                        Role.ROOT.value)
+        registry = KeyRegistry(ledger_id=ledger_id, root=root)
+        if policy:
+            registry.declare_policy(policy)
+        self.save(registry, signer=root_key)
         self._ledger_id = ledger_id
 
     def close(self) -> None:
@@ -177,6 +200,11 @@ class Ledger(Application[UUID]):
                 conn.close()
         except sqlite3.Error:
             pass
+
+    @property
+    def policy(self) -> str:
+        """The write policy the genesis declares (``""``: a ledger from before the policy)."""
+        return self.registry.policy
 
     @property
     def ledger_id(self) -> str:
@@ -266,11 +294,42 @@ class Ledger(Application[UUID]):
         root_key: SigningKey,
         valid_from: datetime | None = None,
     ) -> KeyEntry:
-        """Register an institution's public key (signed by the root key)."""
+        """Register an institution's own public key (its administrator's; signed by the
+        root key)."""
         registry = self.registry
         entry = registry.register(principal, public_key, valid_from or _now())
         self.save(registry, signer=root_key)
         return entry
+
+    def register_staff_key(
+        self,
+        staff_id: str,
+        role: Role,
+        public_key: PublicKey,
+        *,
+        admin_key: SigningKey,
+        valid_from: datetime | None = None,
+    ) -> KeyEntry:
+        """Register a staff member's key, in ``role``, for the institution whose administrator
+        key ``admin_key`` is (signed by it)."""
+        registry = self.registry
+        principal = self.principal_of(admin_key)
+        entry = registry.register(principal, public_key, valid_from or _now(), role=role,
+                                  staff_id=staff_id)
+        self.save(registry, signer=admin_key)
+        return entry
+
+    def revoke_staff_key(self, key_id: str, *, admin_key: SigningKey,
+                         effective_at: datetime | None = None, reason: str = "revoked") -> None:
+        """Revoke one of the institution's staff keys (signed by its administrator key)."""
+        self.revoke_key(key_id, root_key=admin_key, effective_at=effective_at, reason=reason)
+
+    def rotate_staff_key(self, old_key_id: str, new_public_key: PublicKey, *,
+                         admin_key: SigningKey, effective_at: datetime | None = None
+                         ) -> KeyEntry:
+        """Replace one of the institution's staff keys (same staff id and role)."""
+        return self.rotate_key(old_key_id, new_public_key, root_key=admin_key,
+                               effective_at=effective_at)
 
     def revoke_key(
         self,
@@ -280,7 +339,9 @@ class Ledger(Application[UUID]):
         effective_at: datetime | None = None,
         reason: str = "revoked",
     ) -> None:
-        """Revoke a key from ``effective_at`` (default now; never earlier than the recording)."""
+        """Revoke a key from ``effective_at`` (default now; never earlier than the recording),
+        signed by ``root_key`` (or, for one of its staff keys, the institution's administrator
+        key). What the key signed while valid stays valid."""
         registry = self.registry
         registry.revoke(key_id, effective_at or _now(), reason)
         self.save(registry, signer=root_key)
@@ -293,14 +354,24 @@ class Ledger(Application[UUID]):
         root_key: SigningKey,
         effective_at: datetime | None = None,
     ) -> KeyEntry:
-        """Replace a principal's key: the new one starts, the old one ends, at ``effective_at``."""
+        """Replace a key: the new one (same principal, role and staff id) starts, the old one
+        ends, at ``effective_at``. Signed by ``root_key`` (or, for a staff key, the
+        institution's administrator key)."""
         registry = self.registry
         moment = effective_at or _now()
-        principal = registry.entries[old_key_id].principal if old_key_id in registry.entries else ""
-        entry = registry.register(principal, new_public_key, moment)
+        old = registry.entries.get(old_key_id)
+        if old is None:
+            raise NotFoundError("key", old_key_id, field="old_key_id")
+        role = Role.of_entry(old.role) or Role.ADMINISTRATOR
+        entry = registry.register(old.principal, new_public_key, moment, role=role,
+                                  staff_id=old.staff_id)
         registry.revoke(old_key_id, moment, "rotated")
         self.save(registry, signer=root_key)
         return entry
+
+    def signer_of(self, key: SigningKey | str) -> Signer:
+        """Who signs with a registered key: its principal, role and staff id."""
+        return _signer(self.registry, key if isinstance(key, str) else key.key_id)
 
     def principal_of(self, key: SigningKey | str) -> str:
         """The principal a key is registered to (whether it may sign now is the store's check).
@@ -316,11 +387,20 @@ class Ledger(Application[UUID]):
             return principal
         entry = self.registry.entries.get(key_id)
         if entry is None:
-            from creditledger.errors import NotFoundError
-
             raise NotFoundError("key", key_id, field="signer")
         self._principals[key_id] = entry.principal
         return entry.principal
+
+
+def _signer(registry: KeyRegistry, key_id: str) -> Signer:
+    entry = registry.entries.get(key_id)
+    if entry is None:
+        raise NotFoundError("key", key_id, field="signer")
+    role = Role.ROOT if key_id == registry.root.key_id else Role.of_entry(entry.role)
+    if role is None:
+        raise NotAuthorisedError(f"key {key_id} is registered with no known role "
+                                 f"({entry.role!r})")
+    return Signer(entry.principal, role, entry.staff_id)
 
 
 def _now() -> datetime:

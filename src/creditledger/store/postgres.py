@@ -41,7 +41,6 @@ from creditledger.errors import (
     ValidationError,
 )
 from creditledger.store.chain import APPEND_ONLY, ChainWriter, _id_text, notifications_query
-from creditledger.store.format import FORMAT
 from creditledger.store.mapper import LedgerMapper
 from creditledger.store.merkle import LOW_LEVELS, MERKLE_FENCE, MerkleWriter
 from creditledger.store.postgres_connect import (
@@ -59,8 +58,6 @@ SCHEMA_LOCK = 7_340_032_001
 
 PG_SCHEMA = [
     "CREATE TABLE IF NOT EXISTS ledger_info (name text PRIMARY KEY, value text NOT NULL)",
-    f"INSERT INTO ledger_info (name, value) VALUES ('format', '{FORMAT}') "
-    "ON CONFLICT (name) DO NOTHING",
     "CREATE TABLE IF NOT EXISTS stored_events ("
     " position bigint PRIMARY KEY,"
     " originator_id text NOT NULL,"

@@ -13,6 +13,7 @@ the chain: which key may sign at which moment.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -23,9 +24,11 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 
 from creditledger.crypto.keys import PublicKey, key_id_of
+from creditledger.domain.policy import STAFF_ROLES, Role, Signer
 from creditledger.domain.topics import stored_as
 from creditledger.errors import ConflictError, NotFoundError, ValidationError
-from creditledger.store.format import FORMAT, datetime_to_micros
+from creditledger.store.format import FORMAT, FORMAT_V1, CommitStatement, datetime_to_micros
+from creditledger.store.mapper import decode_state
 
 REGISTRY_NAMESPACE = uuid.UUID("6f1d3d52-8a55-4f0e-9a43-3c4d1f2b9e10")
 
@@ -36,12 +39,30 @@ def registry_id(ledger_id: str) -> uuid.UUID:
 
 
 class KeyEntry(msgspec.Struct, frozen=True):
-    """One registered public key of a principal (an institution, or the ledger root)."""
+    """One registered public key of a principal (an institution, or the ledger root), with
+    the role it signs in and, for a staff member's key, their staff id.
+
+    ``role`` is empty in entries written before roles existed: an institution's own key, its
+    administrator (see :class:`~creditledger.domain.policy.Role`).
+    """
 
     principal: str
     key_id: str
     public_key: bytes
     valid_from: datetime
+    role: str = ""
+    staff_id: str = ""
+
+
+class RegisteredKey(msgspec.Struct, frozen=True, kw_only=True):
+    """A registered key as a registrar reads it: whose, in which role, since and until when."""
+
+    key_id: str
+    institution: str
+    role: str
+    staff_id: str
+    valid_from: datetime
+    revoked_from: datetime | None
 
 
 @stored_as("creditledger.registry")
@@ -59,9 +80,16 @@ class KeyRegistry(Aggregate):
     def __init__(self, ledger_id: str, root: KeyEntry, format: str = FORMAT) -> None:
         self.ledger_id = ledger_id
         self.format = format
+        self.policy = ""
         self.root = root
         self.entries: dict[str, KeyEntry] = {root.key_id: root}
         self.revoked: dict[str, datetime] = {}
+
+    @event("PolicyDeclared")
+    def declare_policy(self, policy: str) -> None:
+        """Declare the ledger's write policy: once, in the genesis commit (see
+        :mod:`creditledger.domain.policy`)."""
+        self.policy = policy
 
     @event("KeyRegistered")
     def _register(self, entry: KeyEntry) -> None:
@@ -71,22 +99,37 @@ class KeyRegistry(Aggregate):
     def _revoke(self, key_id: str, effective_at: datetime, reason: str) -> None:
         self.revoked[key_id] = effective_at
 
-    def register(self, principal: str, public_key: PublicKey, valid_from: datetime) -> KeyEntry:
-
-
+    def register(self, principal: str, public_key: PublicKey, valid_from: datetime, *,
+                 role: Role = Role.ADMINISTRATOR, staff_id: str = "") -> KeyEntry:
+        """Register ``public_key`` for ``principal``, in ``role`` (an institution's own key
+        is its administrator; a staff key names its ``staff_id``)."""
         if not principal.strip():
             raise ValidationError("principal", "must not be empty")
         if valid_from.tzinfo is None:
             raise ValidationError("valid_from", "must be timezone-aware")
         if public_key.key_id in self.entries:
             raise ConflictError(f"key {public_key.key_id} is already registered")
-        entry = KeyEntry(principal, public_key.key_id, public_key.raw, valid_from)
+        if role is Role.ROOT:
+            raise ValidationError("role", "the ledger has one root key, named by its genesis")
+        if (role in STAFF_ROLES) != bool(staff_id.strip()):
+            raise ValidationError("staff_id", "a staff key names its staff member; an "
+                                              "institution's own key names none")
+        entry = KeyEntry(principal, public_key.key_id, public_key.raw, valid_from,
+                         role.value, staff_id.strip())
         self._register(entry)
         return entry
 
+    def keys(self) -> list[RegisteredKey]:
+        """Every key registered, in the order of registration."""
+        return [RegisteredKey(
+            key_id=key_id, institution=entry.principal,
+            role=Role.ROOT.value if key_id == self.root.key_id
+            else entry.role or Role.ADMINISTRATOR.value,
+            staff_id=entry.staff_id, valid_from=entry.valid_from,
+            revoked_from=self.revoked.get(key_id)) for key_id, entry in self.entries.items()]
+
     def revoke(self, key_id: str, effective_at: datetime, reason: str) -> None:
-
-
+        """Revoke a key from ``effective_at`` (never the root's)."""
         if key_id not in self.entries:
             raise NotFoundError("key", key_id, field="key_id")
         if key_id == self.root.key_id:
@@ -104,7 +147,8 @@ class KeyRegistry(Aggregate):
 GENESIS_TOPIC = get_topic(KeyRegistry.Genesis)  # type: ignore[attr-defined]
 REGISTERED_TOPIC = get_topic(KeyRegistry.KeyRegistered)  # type: ignore[attr-defined]
 REVOKED_TOPIC = get_topic(KeyRegistry.KeyRevoked)  # type: ignore[attr-defined]
-REGISTRY_TOPICS = frozenset({GENESIS_TOPIC, REGISTERED_TOPIC, REVOKED_TOPIC})
+POLICY_TOPIC = get_topic(KeyRegistry.PolicyDeclared)  # type: ignore[attr-defined]
+REGISTRY_TOPICS = frozenset({GENESIS_TOPIC, REGISTERED_TOPIC, REVOKED_TOPIC, POLICY_TOPIC})
 
 
 class KeyProblem(StrEnum):
@@ -113,7 +157,6 @@ class KeyProblem(StrEnum):
     UNKNOWN = "unknown-key"
     NOT_YET_VALID = "key-not-yet-valid"
     REVOKED = "key-revoked"
-    NOT_ROOT = "registry-change-not-signed-by-root"
 
 
 @dataclass
@@ -133,7 +176,12 @@ class KeyBook:
 
     ledger_id: str = ""
     root_key_id: str = ""
+    format: str = ""
+    """The ledger's format, as its genesis names it (what a commit's statement holds)."""
+    policy: str = ""
+    """The write policy the genesis declares (``""``: a ledger from before the policy)."""
     records: dict[str, _KeyRecord] = field(default_factory=dict)
+    _signers: dict[str, Signer | None] = field(default_factory=dict, repr=False)
 
     def apply(self, topic: str, state: dict[str, Any], committed_at: int) -> None:
         """Apply one decoded registry event recorded in a commit at ``committed_at``."""
@@ -141,7 +189,10 @@ class KeyBook:
             root: KeyEntry = state["root"]
             self.ledger_id = state["ledger_id"]
             self.root_key_id = root.key_id
+            self.format = state["format"]
             self._add(root)
+        elif topic == POLICY_TOPIC:
+            self.policy = state["policy"]
         elif topic == REGISTERED_TOPIC:
             self._add(state["entry"])
         elif topic == REVOKED_TOPIC:
@@ -172,5 +223,51 @@ class KeyBook:
     def principal(self, key_id: str) -> str:
         return self.records[key_id].entry.principal
 
+    def signer(self, key_id: str) -> Signer | None:
+        """Who signs with a registered key: its principal, role and staff id (None for a key
+        not registered, or registered with a role that is no role)."""
+        if key_id in self._signers:
+            return self._signers[key_id]
+        record = self.records.get(key_id)
+        if record is None:
+            return None
+        entry = record.entry
+        role = Role.ROOT if key_id == self.root_key_id else Role.of_entry(entry.role)
+        signer = None if role is None else Signer(entry.principal, role, entry.staff_id)
+        self._signers[key_id] = signer  # an entry never changes once registered
+        return signer
+
+    def statement(self, seq: int, first_position: int, committed_at: int, key_id: str,
+                  event_hashes: list[bytes]) -> CommitStatement:
+        """What a commit by ``key_id`` signs, in this ledger's format."""
+        if self.format == FORMAT_V1:
+            return CommitStatement(self.ledger_id, seq, first_position, committed_at, key_id,
+                                   event_hashes)
+        signer = self.signer(key_id)
+        return CommitStatement(self.ledger_id, seq, first_position, committed_at, key_id,
+                               event_hashes, staff_id=signer.staff_id if signer else "",
+                               role=signer.role.value if signer else "", format=self.format)
+
+    def key(self, key_id: str) -> tuple[str, Role] | None:
+        """The principal and role of a registered key (the policy's view of the registry)."""
+        signer = self.signer(key_id)
+        return None if signer is None else (signer.principal, signer.role)
+
     def __len__(self) -> int:
         return len(self.records)
+
+
+REGISTRY_EVENTS = (
+    "SELECT e.topic, e.state, c.committed_at FROM stored_events e "
+    "JOIN ledger_commits c ON c.seq = e.commit_seq "
+    "WHERE e.originator_id=? ORDER BY e.originator_version"
+)
+"""The registry's events with their commit times (parameter: the registry's id, hex)."""
+
+
+def key_book(rows: Iterable[tuple[str, Any, int]]) -> KeyBook:
+    """The key book the registry's events (rows of :data:`REGISTRY_EVENTS`) give."""
+    book = KeyBook()
+    for topic, state, committed_at in rows:
+        book.apply(topic, decode_state(topic, bytes(state)), committed_at)
+    return book

@@ -31,14 +31,12 @@ from eventsourcing.sqlite import (
 
 from creditledger.errors import LedgerBusyError
 from creditledger.store.chain import APPEND_ONLY, ChainWriter, notifications_query
-from creditledger.store.format import FORMAT
 
 STATEMENT_CACHE_SIZE = 128
 """Prepared statements kept per connection (Python's default)."""
 
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS ledger_info (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    f"INSERT OR IGNORE INTO ledger_info (name, value) VALUES ('format', '{FORMAT}')",
     "CREATE TABLE IF NOT EXISTS stored_events ("
     " position INTEGER PRIMARY KEY,"
     " originator_id TEXT NOT NULL,"

@@ -33,7 +33,9 @@ _ZERO = Decimal("0.00")
 
 
 class EventPosition(msgspec.Struct, frozen=True, kw_only=True):
-    """Where a signed event sits in the chain: position, commit, signer and hash."""
+    """Where a signed event sits in the chain: position, commit, signer and hash. ``signed_by``
+    is the institution the key is registered to, ``role`` and ``staff_id`` the role it signs
+    in and the staff member it belongs to (empty for an institution's own key)."""
 
     position: int
     aggregate_version: int
@@ -42,6 +44,14 @@ class EventPosition(msgspec.Struct, frozen=True, kw_only=True):
     key_id: str
     signed_by: str
     hash: str
+    role: str = ""
+    staff_id: str = ""
+
+    @property
+    def signer(self) -> str:
+        """Who signed it, as transcripts show it: ``GZCC (assessor T-0451)``."""
+        staff = f" {self.staff_id}" if self.staff_id else ""
+        return f"{self.signed_by} ({self.role}{staff})" if self.role else self.signed_by
 
 
 class SourceLineage(msgspec.Struct, frozen=True, kw_only=True):
