@@ -26,6 +26,7 @@ from creditledger.audit.documents import read_typed
 from creditledger.crypto.note import open_checkpoint, origin_for
 from creditledger.domain.alliance import CertificateRecognition
 from creditledger.domain.alliance.values import alliance_id
+from creditledger.domain.credential_status import status_entry_id
 from creditledger.domain.ids import learner_account_id, natural_key_id
 from creditledger.domain.policy.owners import topic
 from creditledger.errors import (
@@ -41,7 +42,8 @@ ROLES = ("account", "achievement", "transfers", "evidence")
 """The aggregates of a bundle: the learner's account, each achievement credited to it, the
 learner's transfer ledger, and *evidence*: aggregates the write policy needs to check the others
 (for an achievement imported from an alliance course certificate: the certificate's
-recognition, the certificate, and the alliance that sealed it)."""
+recognition, the certificate, the alliance that sealed it, and the certificate's status list
+entry)."""
 _TOPIC_PREFIX = {
     "account": "creditledger.domain.learner:LearnerAccount.",
     "achievement": "creditledger.domain.achievement:Achievement.",
@@ -208,7 +210,7 @@ def _credited(account: BundleAggregate) -> list[str]:
 def _evidence(conn: Any, aggregates: list[BundleAggregate]) -> list[str]:
     """The aggregates behind achievements imported from a course certificate: the
     certificate's recognition (recorded in the achievement's first commit), the certificate,
-    and the alliance it belongs to."""
+    the alliance it belongs to, and the status list entry the certificate claimed."""
     found: list[str] = []
     for a in aggregates:
         if a.role != "achievement" or not a.events:
@@ -223,8 +225,12 @@ def _evidence(conn: Any, aggregates: list[BundleAggregate]) -> list[str]:
             (issued,) = conn.execute(
                 "SELECT state FROM stored_events WHERE originator_id=? AND originator_version=1",
                 (certificate,)).fetchone()
-            alliance = alliance_id(msgspec.json.decode(bytes(issued))["facts"]["alliance"]).hex
-            found += [x for x in (oid, certificate, alliance) if x not in found]
+            facts = msgspec.json.decode(bytes(issued))["facts"]
+            alliance = alliance_id(facts["alliance"]).hex
+            status = facts.get("status")  # the status list entry its commit claimed
+            entry = [] if status is None else [status_entry_id(
+                status["key_id"], status["list_number"], status["index"]).hex]
+            found += [x for x in (oid, certificate, alliance, *entry) if x not in found]
     return found
 
 

@@ -1,27 +1,21 @@
-"""The electronic course certificate (电子课程合格证书) as a portable Open Badges 3.0 credential.
+"""The electronic course certificate (电子课程合格证书) as a portable Open Badges 3.0 credential:
+building it, signing it, and checking it, check by named check.
 
-The document is a W3C Verifiable Credential of type ``OpenBadgeCredential`` (Open Badges 3.0):
-the alliance is the ``issuer``, the offering school the achievement's ``creator`` and the
-subject's ``source`` (who assessed it), ``achievementType`` is ``"Course"``; ``creditsEarned``,
-``term`` and ``result`` carry credits, term and score; hours, course type, assessment method and
-the makeup flag are extensions under the ``creditledger:`` prefix. See ``docs/alliance.md``.
-
-It carries two Data Integrity proofs, cryptosuite ``eddsa-jcs-2022``: the offering school's, and
-the secretariat's (the alliance seal) chained to it with ``previousProof``. Each proof signs,
-with Ed25519, ``SHA-256(JCS(proof options + @context)) || SHA-256(JCS(document))`` where
-*document* is the credential without proofs — plus, for the seal, the school's proof — and JCS
-is the JSON Canonicalization Scheme (RFC 8785). The key is named by a ``did:key``
-verification method, so a verifier can check the signatures with nothing but the document; who
-the keys belong to, and whether the certificate was revoked, needs trusted keys or the ledger.
-
-JCS is :mod:`creditledger.crypto.jcs`; did:key and base58btc are :mod:`creditledger.crypto.did`.
+Certificates are issued as document version 2 (:mod:`creditledger.audit.vc.certificate`):
+the offering school's ``did:key`` is the issuer, its proof and the alliance secretariat's seal
+are a proof set of ``eddsa-rdfc-2022`` Data Integrity proofs, the extension terms have a
+context and a schema, and ``credentialStatus`` points into the issuer's revocation list.
+Certificates issued before are version 1 (:mod:`creditledger.audit.vc.legacy`) and keep
+verifying. :func:`verify_credential` reports what it checked, by name: the document's shape,
+its schemas, each proof, the issuer binding, the keys (against trusted keys or a ledger), and
+its status (against the ledger, or a status list). See ``docs/alliance.md``.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
@@ -30,26 +24,24 @@ from uuid import UUID
 import msgspec
 
 from creditledger.audit.documents import read_document
-from creditledger.crypto import did, jcs
-from creditledger.crypto.did import b58encode, verification_method
-from creditledger.crypto.keys import InvalidSignature, PublicKey, SigningKey
+from creditledger.audit.vc import certificate as v2
+from creditledger.audit.vc import legacy as v1
+from creditledger.audit.vc import schemas, shape, status
+from creditledger.audit.vc.certificate import identity_hash, number, urn
+from creditledger.audit.vc.integrity import (
+    RDFC,
+    create_proof,
+    created_at,
+    jcs,
+    verify_proof,
+)
+from creditledger.crypto import did
+from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.domain.alliance.values import CertificateFacts, CertificateProof
-from creditledger.domain.ids import institution_id, natural_key_id
 from creditledger.errors import InvalidCredentialError, ValidationError
 from creditledger.store.registry import KeyRegistry
 
-W3C_VC_V2 = "https://www.w3.org/ns/credentials/v2"
-OB_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
-#: The namespace of the ``creditledger:`` extension terms (a placeholder domain: the terms are
-#: defined in docs/alliance.md, not at this address).
-EXTENSION_NS = "https://creditledger.invalid/ns/alliance/v1#"
-CONTEXT: tuple[Any, ...] = (W3C_VC_V2, OB_V3, {"creditledger": EXTENSION_NS})
-CRYPTOSUITE = "eddsa-jcs-2022"
-PROOF_TYPE = "DataIntegrityProof"
-PURPOSE = "assertionMethod"
-_TIME = "%Y-%m-%dT%H:%M:%SZ"
-
-
+__all__ = ["identity_hash", "number", "urn"]
 
 
 class ProofRole(StrEnum):
@@ -59,142 +51,61 @@ class ProofRole(StrEnum):
     SECRETARIAT = "alliance secretariat"
 
 
-def canonical_json(value: Any) -> bytes:
-    """The JCS (RFC 8785) bytes of ``value``; :class:`InvalidCredentialError` if it has none."""
-    try:
-        return jcs.canonical_json(value)
-    except jcs.NotCanonicalError as e:
-        raise InvalidCredentialError(str(e)) from None
-
-
-def key_of_method(method: object) -> PublicKey:
-    """The Ed25519 key a ``did:key`` verification method names (:class:`InvalidCredentialError`
-    otherwise)."""
-    try:
-        return did.key_of_method(method)
-    except did.InvalidDidError as e:
-        raise InvalidCredentialError(str(e)) from None
-
-
-def b58decode(text: str) -> bytes:
-    """The bytes of a base58btc string (:class:`InvalidCredentialError` otherwise)."""
-    try:
-        return did.b58decode(text)
-    except did.InvalidDidError as e:
-        raise InvalidCredentialError(str(e)) from None
-
-
-# -- the document --------------------------------------------------------------------------------
-
-
-def urn(value: UUID) -> str:
-    return f"urn:uuid:{value}"
-
-
-def number(amount: Decimal) -> int | float:
-    """Credits as a JSON number: 3 or 2.5 (two decimal places at most, so floats are exact
-    enough to come back as the same two-place Decimal)."""
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
-
-
-def identity_hash(learner_id: str, salt: str) -> str:
-    """Open Badges' hashed identifier: ``sha256$`` + hex SHA-256 of the id and the salt."""
-    return "sha256$" + hashlib.sha256((learner_id + salt).encode("utf-8")).hexdigest()
+# -- the document ----------------------------------------------------------------------------
 
 
 def credential_document(certificate_id: UUID, facts: CertificateFacts) -> dict[str, Any]:
-    """The unsigned Open Badges 3.0 credential of a certificate."""
-    school = {"id": urn(institution_id(facts.school)), "type": ["Profile"],
-              "name": facts.school_name, "creditledger:code": facts.school}
-    described = urn(natural_key_id("result_description", str(facts.offering_id)))
-    achievement = {
-        "id": urn(facts.offering_id), "type": ["Achievement"], "achievementType": "Course",
-        "name": facts.course_name, "description": facts.introduction,
-        "humanCode": facts.course_code,
-        "criteria": {"narrative": f"考核成绩达到 {facts.pass_mark} 分（满分 {facts.score_scale}），"
-                                  "且缺课不足总学时的三分之一。"},
-        "creditsAvailable": number(facts.credits), "creator": school,
-        "resultDescription": [{"id": described, "type": ["ResultDescription"], "name": "课程成绩",
-                               "resultType": "RawScore", "valueMin": "0",
-                               "valueMax": str(facts.score_scale),
-                               "requiredValue": str(facts.pass_mark)}],
-        "creditledger:hours": facts.hours, "creditledger:courseType": facts.course_type,
-        "creditledger:assessmentMethod": facts.assessment_method.value,
-    }
-    subject = {
-        "type": ["AchievementSubject"],
-        "identifier": [{"type": "IdentityObject", "hashed": True, "identityType": "identifier",
-                        "identityHash": identity_hash(facts.learner_id, facts.identity_salt),
-                        "salt": facts.identity_salt}],
-        "achievement": achievement, "creditsEarned": number(facts.credits), "term": facts.term,
-        "source": school,
-        "result": [{"type": ["Result"], "resultDescription": described,
-                    "value": str(facts.score), "status": "Completed"}],
-        "creditledger:byMakeup": facts.by_makeup,
-    }
-    return {
-        "@context": list(CONTEXT), "id": urn(certificate_id),
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "name": f"电子课程合格证书：{facts.course_name}",
-        "issuer": {"id": urn(facts.alliance_id), "type": ["Profile"], "name": facts.alliance_name,
-                   "creditledger:code": facts.alliance},
-        "validFrom": f"{facts.issued_on.isoformat()}T00:00:00Z",
-        "credentialSubject": subject,
-    }
+    """The unsigned credential of a certificate, in its document version."""
+    if facts.document_version == 1:
+        return v1.certificate_document(certificate_id, facts)
+    return v2.certificate_document(certificate_id, facts)
+
+
+def sign_proof(document: Mapping[str, Any], key: SigningKey, *, proof_id: str,
+               created: datetime, previous: Sequence[CertificateProof] = ()
+               ) -> CertificateProof:
+    """A proof of ``document`` (unsigned) by ``key``: for version 2, an ``eddsa-rdfc-2022``
+    proof of a proof set; for version 1, the seal chained to ``previous`` (the school's)."""
+    if v1.is_version_1(document):
+        if not previous:
+            raise ValueError("a version 1 certificate is issued no more: only its seal is made")
+        return v1.sign_seal(document, key, proof_id=proof_id,
+                            created=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            school_proof=proof_json(previous[-1]))
+    proof = create_proof(document, key, created=created, cryptosuite=RDFC, proof_id=proof_id)
+    return CertificateProof(id=proof_id, created=proof["created"],
+                            verification_method=proof["verificationMethod"],
+                            proof_value=proof["proofValue"], cryptosuite=RDFC)
 
 
 def proof_json(proof: CertificateProof) -> dict[str, Any]:
     """A stored proof as it appears in the document."""
-    out = {"id": proof.id, "type": PROOF_TYPE, "cryptosuite": CRYPTOSUITE,
+    out = {"id": proof.id, "type": "DataIntegrityProof", "cryptosuite": proof.cryptosuite,
            "created": proof.created, "verificationMethod": proof.verification_method,
-           "proofPurpose": PURPOSE, "proofValue": proof.proof_value}
+           "proofPurpose": "assertionMethod", "proofValue": proof.proof_value}
     if proof.previous_proof is not None:
         out["previousProof"] = proof.previous_proof
     return out
 
 
 def assemble(document: Mapping[str, Any], proofs: Sequence[CertificateProof]) -> dict[str, Any]:
-    """The document with its proofs (a proof chain: school, then seal)."""
+    """The document with its proofs: the school's, then the seal."""
     return {**document, "proof": [proof_json(p) for p in proofs]}
 
 
-def sign_proof(
-    document: Mapping[str, Any], key: SigningKey, *, proof_id: str, created: datetime,
-    previous: Sequence[CertificateProof] = (),
-) -> CertificateProof:
-    """Make an ``eddsa-jcs-2022`` proof of ``document`` (unsigned) with ``key``; a proof that
-    chains to ``previous`` proofs signs them too."""
-    options = {"id": proof_id, "type": PROOF_TYPE, "cryptosuite": CRYPTOSUITE,
-               "created": created.astimezone(UTC).strftime(_TIME),
-               "verificationMethod": verification_method(key.public_key),
-               "proofPurpose": PURPOSE}
-    if previous:
-        options["previousProof"] = previous[-1].id
-    unsecured = assemble(document, previous) if previous else dict(document)
-    value = "z" + b58encode(key.sign(_hash_data(unsecured, options)))
-    return CertificateProof(id=proof_id, created=options["created"],
-                            verification_method=options["verificationMethod"],
-                            proof_value=value, previous_proof=options.get("previousProof"))
-
-
-def _hash_data(unsecured: Mapping[str, Any], options: Mapping[str, Any]) -> bytes:
-    """eddsa-jcs-2022: SHA-256 of the canonical proof configuration (the proof options with the
-    document's ``@context``), then SHA-256 of the canonical document."""
-    config = dict(options)
-    if "@context" in unsecured:
-        config["@context"] = unsecured["@context"]
-    return (hashlib.sha256(canonical_json(config)).digest()
-            + hashlib.sha256(canonical_json(unsecured)).digest())
+def canonical_json(value: Any) -> bytes:
+    """The JCS (RFC 8785) bytes of ``value``; :class:`InvalidCredentialError` if it has none."""
+    return jcs(value)
 
 
 def dumps(document: Mapping[str, Any]) -> bytes:
     """The file form of a credential: its canonical JSON (so every byte is significant)."""
-    return canonical_json(document)
+    return jcs(document)
 
 
 def digest(document: Mapping[str, Any]) -> str:
     """Hex SHA-256 of the canonical document, proofs included."""
-    return hashlib.sha256(canonical_json(document)).hexdigest()
+    return hashlib.sha256(jcs(document)).hexdigest()
 
 
 def parse_credential(data: bytes | str) -> dict[str, Any]:
@@ -204,11 +115,11 @@ def parse_credential(data: bytes | str) -> dict[str, Any]:
         return read_document(data, "document")
     except ValidationError as e:
         problem = e.problem.replace("the JSON is not an object",
-                                    "not a credential: the JSON is not an object")
+                                   "not a credential: the JSON is not an object")
         raise InvalidCredentialError(problem) from None
 
 
-# -- verifying -----------------------------------------------------------------------------------
+# -- who may have signed ---------------------------------------------------------------------
 
 
 class KeyTrust(Protocol):
@@ -256,8 +167,9 @@ class RoleKeys:
 
 
 class LedgerKeys:
-    """Trust the keys a ledger's registry gives each role: the offering school's key for its
-    proof, the secretariat's for the seal, each registered and not revoked when it signed."""
+    """Trust the keys a ledger's registry gives each role: a key of the offering school for
+    its proof, of the secretariat for the seal, each registered and not revoked when it
+    signed."""
 
     def __init__(self, registry: KeyRegistry, *, school: str, secretariat: str) -> None:
         self.registry = registry
@@ -276,7 +188,17 @@ class LedgerKeys:
         valid_from = entry.valid_from.replace(microsecond=0)  # ``created`` has whole seconds
         if created < valid_from or (revoked_at is not None and created >= revoked_at):
             raise InvalidCredentialError(f"the {role.value}'s key {key.key_id} was not valid "
-                                         f"at {created.strftime(_TIME)}")
+                                         f"at {created.isoformat()}")
+
+
+# -- what a check finds ----------------------------------------------------------------------
+
+
+class Check(msgspec.Struct, frozen=True):
+    """One named check and what it found."""
+
+    name: str
+    result: str
 
 
 class VerifiedProof(msgspec.Struct, frozen=True, kw_only=True):
@@ -284,10 +206,11 @@ class VerifiedProof(msgspec.Struct, frozen=True, kw_only=True):
     key_id: str
     verification_method: str
     created: str
+    cryptosuite: str = RDFC
 
 
 class VerifiedCredential(msgspec.Struct, frozen=True, kw_only=True):
-    """What a valid certificate says, and how far it was checked."""
+    """What a valid certificate says, and how far it was checked (``checks``, by name)."""
 
     certificate_id: UUID
     course_code: str
@@ -303,52 +226,106 @@ class VerifiedCredential(msgspec.Struct, frozen=True, kw_only=True):
     keys: str
     anchored: bool
     revocation: str
+    document_version: int = 2
+    checks: tuple[Check, ...] = ()
 
 
 #: Whether a certificate was revoked: ``None`` if not, else a sentence saying when and why.
 RevocationCheck = Callable[[UUID], str | None]
 
 
+class _Checks:
+    """The checks of one verification: a failure is raised naming its check."""
+
+    def __init__(self) -> None:
+        self.done: list[Check] = []
+
+    def run(self, name: str, step: Callable[[], Any], result: Callable[[Any], str]) -> Any:
+        try:
+            value = step()
+        except InvalidCredentialError as e:
+            raise InvalidCredentialError(f"{name}: {e.reason}") from None
+        self.done.append(Check(name, result(value)))
+        return value
+
+
 def verify_credential(
     document: Mapping[str, Any], *, trust: KeyTrust | None = None,
     revoked: RevocationCheck | None = None,
+    status_lists: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> VerifiedCredential:
-    """Check both proofs of a certificate, the keys they use, and (if ``revoked`` is given)
-    that it was not revoked. Returns what it says, or raises :class:`InvalidCredentialError`
-    with the reason. Without ``trust``, the embedded keys are trusted (see :class:`EmbeddedKeys`).
-    """
+    """Check a certificate: its shape and schemas, both proofs, the issuer binding, the keys
+    (``trust``; without it the embedded keys, see :class:`EmbeddedKeys`), and that it was not
+    revoked (``revoked``, the ledger's answer; or ``status_lists``, status list credentials by
+    id). Returns what it says and every check by name, or raises
+    :class:`InvalidCredentialError` naming the check that failed."""
     trust = trust or EmbeddedKeys()
-    certificate_id = credential_id(document)
-    school, seal = _proofs(document)
-    unsecured = {k: v for k, v in document.items() if k != "proof"}
-    checked = [verify_proof(ProofRole.OFFERING_SCHOOL, school, unsecured, trust),
-               verify_proof(ProofRole.SECRETARIAT, seal, {**unsecured, "proof": [school]},
-                             trust)]
-    if checked[0].key_id == checked[1].key_id:
-        raise InvalidCredentialError("both proofs were made with the same key: the seal must "
-                                     "be the secretariat's own")
-    note = "not checked (offline: give the ledger to check it)"
-    if revoked is not None:
-        why = revoked(certificate_id)
-        if why is not None:
-            raise InvalidCredentialError(f"the certificate was revoked: {why}")
-        note = "checked: not revoked"
-    return _summary(document, certificate_id, tuple(checked), trust, note)
+    checks = _Checks()
+    certificate_id = checks.run("shape", lambda: credential_id(document),
+                                lambda _: f"an Open Badges 3.0 course credential, document "
+                                          f"version {version(document)}")
+    if version(document) == 1:
+        keys = checks.run("proofs", lambda: v1.verify(document),
+                          lambda _: "both eddsa-jcs-2022 proofs verify (version 1: the seal "
+                                    "chained to the school's proof)")
+        proofs = v1.proofs(document)
+    else:
+        checks.run("schema", lambda: schemas.check(document, [v2.SCHEMAS[1]]), _schema_result)
+        proofs = _proof_set(document)
+        keys = (checks.run("proof by the issuer (offering school)",
+                           lambda: _verify(document, proofs[0]), _verified),
+                checks.run("proof by the alliance seal", lambda: _verify(document, proofs[1]),
+                           _verified))
+        checks.run("issuer binding", lambda: _bound(document, keys[0]),
+                   lambda issuer: f"the issuer {issuer} is the key of the first proof")
+    if keys[0] == keys[1]:
+        raise InvalidCredentialError("proofs: both proofs were made with the same key: the "
+                                     "seal must be the secretariat's own")
+    for role, key, proof in zip(ProofRole, keys, proofs, strict=True):
+        _check_key(checks, trust, role, key, proof)
+    note = checks.run("status", lambda: _status(document, certificate_id, revoked,
+                                                 status_lists), lambda n: n)
+    verified = tuple(
+        VerifiedProof(role=role.value, key_id=key.key_id,
+                      verification_method=str(proof["verificationMethod"]),
+                      created=str(proof["created"]), cryptosuite=str(proof["cryptosuite"]))
+        for role, key, proof in zip(ProofRole, keys, proofs, strict=True))
+    return _summary(document, certificate_id, verified, trust, note, tuple(checks.done))
+
+
+def _check_key(checks: _Checks, trust: KeyTrust, role: ProofRole, key: PublicKey,
+               proof: Mapping[str, Any]) -> None:
+    checks.run(f"key of the {role.value}", lambda: trust.check(role, key, created_at(proof)),
+               lambda _: f"{key.key_id}: {trust.description}")
+
+
+def version(document: Mapping[str, Any]) -> int:
+    """The certificate's document version (1 or 2), by its contexts."""
+    return 1 if v1.is_version_1(document) else 2
 
 
 def credential_id(document: Mapping[str, Any]) -> UUID:
     """The certificate id of an Open Badges 3.0 course credential, after checking its shape."""
-    context = document.get("@context")
-    if not isinstance(context, list) or context[:2] != [W3C_VC_V2, OB_V3]:
-        raise InvalidCredentialError("not an Open Badges 3.0 credential: @context must start "
-                                     "with the VC 2.0 and OB 3.0 contexts")
+    if not (v1.is_version_1(document) or v2.is_version_2(document)):
+        raise InvalidCredentialError(
+            f"not an Open Badges 3.0 course certificate: @context must be {v2.CONTEXT}")
     if document.get("type") != ["VerifiableCredential", "OpenBadgeCredential"]:
         raise InvalidCredentialError("not an OpenBadgeCredential (type)")
     subject = document.get("credentialSubject")
-    achievement = subject.get("achievement") if isinstance(subject, dict) else None
+    if not isinstance(subject, dict):
+        raise InvalidCredentialError("not a course certificate: no credentialSubject object")
+    achievement = subject.get("achievement")
     if not isinstance(achievement, dict) or achievement.get("achievementType") != "Course":
         raise InvalidCredentialError("not a course certificate: credentialSubject.achievement"
                                      ".achievementType must be Course")
+    shape.no_repeats(document)
+    shape.one_description(document)
+    if v2.is_version_2(document) and not (
+            achievement.get("creator") == subject.get("source") == document.get("issuer")):
+        # One node three times: the signature (over RDF statements) sees their union, so a
+        # copy could lose a statement the others still make; they must be the same.
+        raise InvalidCredentialError("the achievement's creator and the subject's source must "
+                                     "be the issuer, written the same")
     identifier = document.get("id")
     try:
         if not isinstance(identifier, str) or not identifier.startswith("urn:uuid:"):
@@ -359,75 +336,97 @@ def credential_id(document: Mapping[str, Any]) -> UUID:
             f"the credential id {identifier!r} is not a urn:uuid") from None
 
 
-def _proofs(document: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    proofs = document.get("proof")
-    if proofs is None:
-        raise InvalidCredentialError("no proof: the certificate is not signed")
-    if not isinstance(proofs, list) or not all(isinstance(p, dict) for p in proofs):
-        raise InvalidCredentialError("proof must be a list of proofs")
-    if len(proofs) != 2:
-        raise InvalidCredentialError(f"{len(proofs)} proof(s): expected two, the offering "
+def _proof_set(document: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The issuer's proof and the seal, each standing alone."""
+    found = document.get("proof")
+    if found is None:
+        raise InvalidCredentialError("proofs: no proof: the certificate is not signed")
+    if not isinstance(found, list) or len(found) != 2 \
+            or not all(isinstance(p, dict) for p in found):
+        raise InvalidCredentialError("proofs: expected a proof set of two proofs, the offering "
                                      "school's and the alliance secretariat's seal")
-    firsts = [p for p in proofs if "previousProof" not in p]
-    if len(firsts) != 1:
-        raise InvalidCredentialError("expected one proof without previousProof (the school's)")
-    school = firsts[0]
-    seal = proofs[1] if proofs[0] is school else proofs[0]
-    if not isinstance(school.get("id"), str) or seal.get("previousProof") != school["id"]:
-        raise InvalidCredentialError("the seal's previousProof does not name the school's proof")
-    return school, seal
+    if any("previousProof" in p for p in found):
+        raise InvalidCredentialError("proofs: the proofs of a proof set chain to no other")
+    issuer = document.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else None
+    first, second = found
+    if str(second.get("verificationMethod", "")).startswith(f"{issuer_id}#"):
+        first, second = second, first  # a proof set has no order: the issuer's is the school's
+    return first, second
 
 
-def verify_proof(
-    role: ProofRole, proof: Mapping[str, Any], unsecured: Mapping[str, Any], trust: KeyTrust
-) -> VerifiedProof:
-    """Check one proof over ``unsecured`` (the document without proofs, plus the proofs this
-    one chains to) and that ``trust`` accepts its key in ``role``."""
-    for name, wanted in (("type", PROOF_TYPE), ("cryptosuite", CRYPTOSUITE),
-                         ("proofPurpose", PURPOSE)):
-        if proof.get(name) != wanted:
-            raise InvalidCredentialError(f"the {role.value}'s proof: {name} must be {wanted}")
-    key = key_of_method(proof.get("verificationMethod"))
-    created = _created(role, proof.get("created"))
-    value = proof.get("proofValue")
-    if not isinstance(value, str) or not value.startswith("z"):
-        raise InvalidCredentialError(f"the {role.value}'s proofValue is not multibase base58btc")
-    options = {k: v for k, v in proof.items() if k != "proofValue"}
-    try:
-        key.verify(b58decode(value[1:]), _hash_data(unsecured, options))
-    except InvalidSignature:
-        raise InvalidCredentialError(
-            f"the {role.value}'s signature does not match: the document was changed after it "
-            "was signed, or the proof was made with another key") from None
-    trust.check(role, key, created)
-    return VerifiedProof(role=role.value, key_id=key.key_id,
-                         verification_method=str(proof["verificationMethod"]),
-                         created=str(proof["created"]))
+def _verify(document: Mapping[str, Any], proof: Mapping[str, Any]) -> PublicKey:
+    if proof.get("cryptosuite") != RDFC:
+        raise InvalidCredentialError(f"the proof's cryptosuite is {proof.get('cryptosuite')!r},"
+                                     f" not {RDFC}")
+    return verify_proof({k: v for k, v in document.items() if k != "proof"}, proof)
 
 
-def _created(role: ProofRole, value: object) -> datetime:
-    try:
-        return datetime.strptime(str(value), _TIME).replace(tzinfo=UTC)
-    except ValueError:
-        raise InvalidCredentialError(f"the {role.value}'s proof: created {value!r} is not "
-                                     "a UTC time like 2022-07-10T08:00:00Z") from None
+def _verified(key: PublicKey) -> str:
+    return f"{RDFC} signature by {key.key_id} verifies"
+
+
+def _bound(document: Mapping[str, Any], key: PublicKey) -> str:
+    issuer = document.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    if issuer_id != did.did_key(key):
+        raise InvalidCredentialError(f"the issuer {issuer_id!r} is not the did:key of the key "
+                                     "that made the first proof")
+    return str(issuer_id)
+
+
+def _schema_result(found: tuple[list[str], list[str]]) -> str:
+    checked, not_shipped = found
+    text = f"valid against {', '.join(checked)}"
+    return text + (f"; not checked (not shipped): {', '.join(not_shipped)}" if not_shipped
+                   else "")
+
+
+def _status(document: Mapping[str, Any], certificate_id: UUID,
+            revoked: RevocationCheck | None,
+            lists: Mapping[str, Mapping[str, Any]] | None) -> str:
+    if revoked is not None:
+        why = revoked(certificate_id)
+        if why is not None:
+            raise InvalidCredentialError(f"the certificate was revoked: {why}")
+        return "checked against the ledger: not revoked"
+    entry = document.get("credentialStatus")
+    if lists is not None and isinstance(entry, dict):
+        issuer = document["issuer"]["id"]
+        if status.revoked(entry, lists, issuer=issuer):
+            raise InvalidCredentialError(
+                f"the certificate was revoked: its status list {entry['statusListCredential']}"
+                f" (signed by its issuer) marks entry {entry['statusListIndex']}")
+        return (f"checked against the status list {entry['statusListCredential']} (signed by "
+                "its issuer): not revoked")
+    if lists is not None:
+        raise InvalidCredentialError("the certificate has no credentialStatus (issued before "
+                                     "status lists): check it against the ledger")
+    return "not checked (offline: give the ledger, or the issuer's status list, to check it)"
 
 
 def _summary(document: Mapping[str, Any], certificate_id: UUID,
-             proofs: tuple[VerifiedProof, ...], trust: KeyTrust,
-             revocation: str) -> VerifiedCredential:
+             proofs: tuple[VerifiedProof, ...], trust: KeyTrust, revocation: str,
+             checks: tuple[Check, ...]) -> VerifiedCredential:
     try:
         subject = document["credentialSubject"]
         achievement = subject["achievement"]
+        if version(document) == 1:
+            facts = v1.legacy_facts(document)
+        else:
+            facts = {"school": str(document["issuer"]["name"]),
+                     "alliance": str(document["alliance"]["name"]),
+                     "hours": int(achievement["courseHours"])}
         return VerifiedCredential(
             certificate_id=certificate_id, course_code=str(achievement.get("humanCode", "")),
-            course_name=str(achievement["name"]), school=str(subject["source"]["name"]),
-            alliance=str(document["issuer"]["name"]),
+            course_name=str(achievement["name"]), school=facts["school"],
+            alliance=facts["alliance"],
             credits=Decimal(repr(subject["creditsEarned"])).quantize(Decimal("0.01")),
-            hours=int(achievement.get("creditledger:hours", 0)),
-            score=str(subject["result"][0]["value"]), term=str(subject.get("term", "")),
+            hours=facts["hours"], score=str(subject["result"][0]["value"]),
+            term=str(subject.get("term", "")),
             identity_hash=str(subject["identifier"][0]["identityHash"]), proofs=proofs,
-            keys=trust.description, anchored=trust.anchored, revocation=revocation)
+            keys=trust.description, anchored=trust.anchored, revocation=revocation,
+            document_version=version(document), checks=checks)
     except (KeyError, IndexError, TypeError, ValueError, ArithmeticError) as e:
         raise InvalidCredentialError(f"signed, but not a readable course certificate ({e!r})"
                                      ) from None

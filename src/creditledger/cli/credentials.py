@@ -1,12 +1,12 @@
-"""Electronic course certificates on the command line: ``verify-credential`` and
-``export-credential`` (Open Badges 3.0, checked offline)."""
+"""Electronic course certificates on the command line: ``verify-credential``,
+``export-credential`` and ``status-list`` (Open Badges 3.0, checked offline)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -21,8 +21,15 @@ from creditledger.audit.credential import (
     parse_credential,
     verify_credential,
 )
-from creditledger.cli.common import err, fail, shown
-from creditledger.crypto.keys import PublicKey
+from creditledger.cli.common import (
+    PASSPHRASE_ENV,
+    PassphraseEnvOption,
+    err,
+    fail,
+    read_passphrase,
+    shown,
+)
+from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.errors import CreditLedgerError, InvalidCredentialError, UnusableLedgerError
 from creditledger.services import CreditBank
 
@@ -31,6 +38,8 @@ def register(app: typer.Typer) -> None:
     """Add ``verify-credential`` and ``export-credential`` to ``app``."""
     app.command("verify-credential")(verify_credential_command)
     app.command("export-credential")(export_credential_command)
+    app.command("status-list")(status_list_command)
+    app.command("export-clr")(export_clr_command)
 
 
 def verify_credential_command(
@@ -44,6 +53,9 @@ def verify_credential_command(
     ledger: Annotated[str | None, typer.Option(
         "--ledger", help="Check keys and revocation against this alliance ledger (a file or "
         "a postgresql:// URL).")] = None,
+    status_list: Annotated[list[Path] | None, typer.Option(
+        "--status-list", help="A revocation list (BitstringStatusListCredential) of the "
+        "certificate's issuer: check the certificate's bit in it (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Verify an electronic course certificate (电子课程合格证书) offline: exit 0 valid (every
@@ -55,12 +67,13 @@ def verify_credential_command(
         given = RoleKeys(school=_key_file(school_key, "--school-key"),
                          secretariat=_key_file(secretariat_key, "--secretariat-key"))
         trust: KeyTrust = given if school_key or secretariat_key else EmbeddedKeys()
+        lists = _status_lists(status_list or [])
     except OSError as e:
         fail(f"{file}: {e.strerror}")
     except CreditLedgerError as e:
         fail(str(e))
     try:
-        verified = check_file(data, trust, ledger)
+        verified = check_file(data, trust, ledger, lists)
     except InvalidCredentialError as e:
         typer.echo(json.dumps({"valid": False, "reason": e.reason}, ensure_ascii=False)
                    if as_json else shown(f"INVALID: {e.reason}"))
@@ -104,10 +117,72 @@ def export_credential_command(
         err.print(f"certificate {certificate_id} written to {output}")
 
 
-def check_file(data: bytes, trust: KeyTrust, ledger: str | Path | None) -> VerifiedCredential:
-    """What ``verify-credential`` checks: the given role keys, and the ledger if given."""
+def status_list_command(
+    ledger: Annotated[str, typer.Argument(
+        metavar="LEDGER", help="The alliance ledger: a file or a postgresql:// URL.")],
+    key: Annotated[Path, typer.Option("--key", help="The key that signed the certificates "
+                                      "(PEM): it signs their revocation lists too.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The folder to write the lists "
+                                         "to (one UUID.json per list).")] = Path("."),
+    passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
+) -> None:
+    """Write the revocation lists (W3C Bitstring Status List) of the certificates a key
+    signed, signed by it, from the ledger: publish them where the certificates'
+    statusListCredential says, and again after every revocation."""
+    try:
+        signer = SigningKey.load(key, read_passphrase(passphrase_env))
+        with CreditBank.open(ledger) as bank:
+            lists = bank.status_lists(signer)
+        output.mkdir(parents=True, exist_ok=True)
+        for document in lists:
+            path = output / f"{str(document['id']).rpartition('/')[2]}.json"
+            path.write_bytes(dumps(document) + b"\n")
+            err.print(f"status list {document['id']} written to {path}")
+    except CreditLedgerError as e:  # first: NotAuthorisedError is a PermissionError (OSError)
+        fail(str(e))
+    except OSError as e:
+        fail(f"{output}: {e.strerror}")
+    if not lists:
+        err.print(f"key {signer.key_id} signed no certificate: no status list to write")
+
+
+def export_clr_command(
+    ledger: Annotated[str, typer.Argument(
+        metavar="LEDGER", help="The credit bank ledger: a file or a postgresql:// URL.")],
+    learner: Annotated[str, typer.Option("--learner", help="The learner's id.")],
+    key: Annotated[Path, typer.Option("--key", help="A key of the learner's home school "
+                                      "(PEM): it signs the CLR and every credential in it.")],
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write the CLR here, not to stdout.")] = None,
+    passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
+) -> None:
+    """Export a learner's whole record (成绩单) as a 1EdTech CLR 2.0 credential (JCS JSON): their
+    achievements in force, converted credits and exemptions with their lineage, signed by their
+    home school."""
+    try:
+        signer = SigningKey.load(key, read_passphrase(passphrase_env))
+        with CreditBank.open(ledger) as bank:
+            data = dumps(bank.export_clr(learner, signer=signer))
+    except CreditLedgerError as e:  # before OSError: NotAuthorisedError is a PermissionError
+        fail(str(e))
+    except OSError as e:
+        fail(f"{ledger}: {e.strerror}")
+    if output is None:
+        sys.stdout.buffer.write(data + b"\n")
+        return
+    try:
+        output.write_bytes(data)
+    except OSError as e:
+        fail(f"{output}: {e.strerror}")
+    err.print(f"the record of {learner} written to {output}")
+
+
+def check_file(data: bytes, trust: KeyTrust, ledger: str | Path | None,
+               lists: dict[str, dict[str, Any]] | None = None) -> VerifiedCredential:
+    """What ``verify-credential`` checks: the given role keys and status lists, and the ledger
+    if given."""
     document = parse_credential(data)
-    verified = verify_credential(document, trust=trust)
+    verified = verify_credential(document, trust=trust, status_lists=lists or None)
     if ledger is None:
         return verified
     with CreditBank.open(ledger) as bank:
@@ -123,10 +198,27 @@ def summary_lines(v: VerifiedCredential) -> list[str]:
         "anyone: give --ledger, or --school-key and --secretariat-key)"
     lines = [f"{verdict}: 电子课程合格证书 {v.course_name} ({v.course_code}), {v.credits} credits, "
              f"{v.hours} hours, score {v.score}, term {v.term}",
-             f"  issued by {v.alliance}; assessed by {v.school}; learner {v.identity_hash}"]
-    lines += [f"  proof {n}: {p.role}, key {p.key_id}, created {p.created}"
+             f"  issued by {v.school}, sealed by {v.alliance}; learner {v.identity_hash}"]
+    lines += [f"  proof {n}: {p.role}, {p.cryptosuite}, key {p.key_id}, created {p.created}"
               for n, p in enumerate(v.proofs, 1)]
+    lines += [f"  check {c.name}: {c.result}" for c in v.checks]
     return [*lines, f"  keys: {v.keys}", f"  revocation: {v.revocation}"]
+
+
+def _status_lists(paths: list[Path]) -> dict[str, dict[str, Any]]:
+    """The status list files given, by their id (unusable input if one is not one)."""
+    lists: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        try:
+            document = parse_credential(path.read_bytes())
+        except OSError as e:
+            raise UnusableLedgerError(f"--status-list {path}: {e.strerror}") from None
+        except InvalidCredentialError as e:
+            raise UnusableLedgerError(f"--status-list {path}: {e.reason}") from None
+        if not isinstance(document.get("id"), str):
+            raise UnusableLedgerError(f"--status-list {path}: not a status list (no id)")
+        lists[document["id"]] = document
+    return lists
 
 
 def _key_file(path: Path | None, option: str) -> PublicKey | None:

@@ -455,9 +455,14 @@ def _alliance(bank: CreditBank, keys: _Keys, result: DemoResult, console: Consol
         table.add_row(learner, f"{offering.course.name} ({offering.school})", score,
                       f"{str(issued.id)[:8]}… signed + sealed", at_home)
     console.print(table)
+    lists = folder / "status-lists"
+    lists.mkdir(exist_ok=True)
+    for issuer in ("CQAT", "HNAT"):  # the revocation lists of the keys that issued them
+        for found in bank.status_lists(k[issuer]):
+            (lists / f"{str(found['id']).rpartition('/')[2]}.json").write_bytes(dumps(found))
     console.print(f"certificates (Open Badges 3.0): {folder}/ — try: creditledger "
-                  f"verify-credential {folder}/<id>.json --ledger {result.ledger_path}",
-                  highlight=False)
+                  f"verify-credential {folder}/<id>.json --ledger {result.ledger_path}, or "
+                  f"--status-list {lists}/<list>.json", highlight=False)
 
 
 def _course(code: str, name: str) -> CourseInfo:

@@ -9,6 +9,7 @@ certificate reverses that recognition in the same commit.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -17,14 +18,18 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from creditledger.audit import credential
 from creditledger.audit.credential import LedgerKeys, ProofRole
+from creditledger.audit.vc import integrity, status
+from creditledger.crypto import did
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain.achievement import Achievement
 from creditledger.domain.alliance import (
     CertificateFacts,
     CertificateRecognition,
+    CertificateStatusEntry,
     CourseCertificate,
     CourseOffering,
     Enrolment,
@@ -34,6 +39,7 @@ from creditledger.domain.alliance import (
     recognition_id,
 )
 from creditledger.domain.base import snapshot
+from creditledger.domain.credential_status import LIST_SIZE, StatusEntry, status_entry_id
 from creditledger.domain.ids import natural_key_id
 from creditledger.domain.values import (
     AchievementKind,
@@ -57,6 +63,10 @@ from creditledger.services.alliance import CONFLICT_RETRIES, AllianceCommands
 from creditledger.services.core import retrying
 from creditledger.services.core import today as today_
 from creditledger.services.transfers import reversed_conversions
+
+STATUS_DRAWS = 16
+"""Random draws of a status entry in one list before moving on to the next list."""
+ALLOCATED_TOPIC = get_topic(StatusEntry.Allocated)  # type: ignore[attr-defined]
 
 
 class CertificateCommands(AllianceCommands):
@@ -83,8 +93,9 @@ class CertificateCommands(AllianceCommands):
     def issue_course_certificate(self, offering_id: UUID, *, learner_id: str,
                                  signer: SigningKey,
                                  today: date | None = None) -> CourseCertificate:
-        """The offering school issues the certificate of a pass and signs it with its key
-        (the commit is signed by the same key). Retrying returns the certificate."""
+        """The offering school issues the certificate of a pass, signed with ``signer`` (its
+        issuer is that key's did:key; the commit is signed by the same key), and claims its
+        entry in the revocation list of that key. Retrying returns the certificate."""
         offering, enrolment = self._enrolment(offering_id, learner_id, signer, offering=True)
         if enrolment.status is not EnrolmentStatus.PASSED:
             raise IllegalTransitionError(enrolment.label, enrolment.status.value,
@@ -95,18 +106,56 @@ class CertificateCommands(AllianceCommands):
         day = today or today_()
         if day < enrolment.last_on:
             raise ValidationError("today", f"is before the assessment on {enrolment.last_on}")
-        facts = self._certificate_facts(offering, enrolment, day)
-        document = credential.credential_document(certificate_id, facts)
-        proof = credential.sign_proof(document, signer, proof_id=_proof_id(certificate_id, 1),
-                                      created=_now())
-        certificate = CourseCertificate.issue(facts=facts, school_proof=proof)
-        self._save(certificate, signer=signer)
-        return snapshot(certificate)
+
+        def issue() -> CourseCertificate:
+            entry = self._status_entry(signer.key_id, certificate_id)
+            facts = self._certificate_facts(offering, enrolment, day, signer, entry)
+            document = credential.credential_document(certificate_id, facts)
+            proof = credential.sign_proof(document, signer,
+                                          proof_id=_proof_id(certificate_id, 1), created=_now())
+            certificate = CourseCertificate.issue(facts=facts, school_proof=proof)
+            self._save(certificate, entry, signer=signer)
+            return certificate
+
+        return snapshot(retrying(issue, CONFLICT_RETRIES))
+
+    def _status_entry(self, key_id: str, certificate_id: UUID) -> StatusEntry:
+        """A free entry, drawn at random, in the first list of ``key_id`` with room (a list
+        is left once random draws keep meeting taken entries: it is about half full)."""
+        for list_number in itertools.count():
+            for _ in range(STATUS_DRAWS):
+                index = secrets.randbelow(LIST_SIZE)
+                if not self._exists(status_entry_id(key_id, list_number, index)):
+                    return StatusEntry(key_id=key_id, list_number=list_number, index=index,
+                                       certificate_id=certificate_id)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def status_lists(self, key: SigningKey, *, valid_from: datetime | None = None
+                     ) -> list[dict[str, Any]]:
+        """The revocation lists of the certificates ``key`` signed, each a
+        ``BitstringStatusListCredential`` signed by ``key``, with the bits of revoked
+        certificates set (publish them where the certificates' ``statusListCredential`` says;
+        regenerate after a revocation)."""
+        revoked: dict[int, list[int]] = {}
+        for entry in self._status_entries(key.key_id):
+            bits = revoked.setdefault(entry.list_number, [])
+            if self._course_certificate(entry.certificate_id).is_revoked:
+                bits.append(entry.index)
+        moment = (valid_from or _now()).astimezone(UTC).replace(microsecond=0)
+        return [status.list_credential(key, number, sorted(bits), valid_from=moment)
+                for number, bits in sorted(revoked.items())]
+
+    def _status_entries(self, key_id: str) -> list[StatusEntry]:
+        rows = self._query("SELECT originator_id FROM stored_events WHERE topic=? "
+                           "AND originator_version=1", (ALLOCATED_TOPIC,))
+        entries = [self._load(UUID(str(oid))) for (oid,) in rows]
+        return [e for e in entries if e.key_id == key_id]
 
     def countersign_course_certificate(self, certificate_id: UUID, *, signer: SigningKey,
                                        today: date | None = None) -> CourseCertificate:
-        """The secretariat checks the school's signature and adds its own, chained to it:
-        the alliance seal (加盖联盟公章). Retrying returns the certificate."""
+        """The secretariat checks the school's signature and adds its own: the alliance seal
+        (加盖联盟公章), a second proof of the same document (chained to the school's, for a
+        certificate of document version 1). Retrying returns the certificate."""
         certificate = self._course_certificate(certificate_id)
         alliance = self._as_secretariat(certificate.facts.alliance, signer)
         if certificate.seal is not None:
@@ -114,8 +163,10 @@ class CertificateCommands(AllianceCommands):
         document = credential.credential_document(certificate.id, certificate.facts)
         trust = LedgerKeys(self._registry, school=certificate.facts.school,
                            secretariat=alliance.secretariat)
-        credential.verify_proof(ProofRole.OFFERING_SCHOOL,
-                                credential.proof_json(certificate.school_proof), document, trust)
+        school_proof = credential.proof_json(certificate.school_proof)
+        key = integrity.verify_proof(document, school_proof,
+                                     legacy=certificate.facts.document_version == 1)
+        trust.check(ProofRole.OFFERING_SCHOOL, key, integrity.created_at(school_proof))
         seal = credential.sign_proof(document, signer, proof_id=_proof_id(certificate.id, 2),
                                      created=_now(), previous=(certificate.school_proof,))
         certificate.countersign(seal, today or today_())
@@ -293,7 +344,8 @@ class CertificateCommands(AllianceCommands):
         return [*changed, recognition]
 
     def _certificate_facts(self, offering: CourseOffering, enrolment: Enrolment,
-               day: date) -> CertificateFacts:
+                           day: date, signer: SigningKey, entry: StatusEntry
+                           ) -> CertificateFacts:
         alliance = self._alliance(offering.alliance)
         school = self._require_kind(offering.school, InstitutionKind.SCHOOL)
         course = offering.course
@@ -306,7 +358,10 @@ class CertificateCommands(AllianceCommands):
             hours=course.hours, credits=course.credits, assessment_method=course.assessment_method,
             score=enrolment.score, score_scale=Decimal(100), pass_mark=course.pass_mark,
             by_makeup=enrolment.by_makeup, term=offering.semester,
-            learner_id=enrolment.learner_id, identity_salt=secrets.token_hex(16), issued_on=day)
+            learner_id=enrolment.learner_id, identity_salt=secrets.token_hex(16), issued_on=day,
+            issuer=did.did_key(signer.public_key), ledger_id=self._ledger.ledger_id,
+            status=CertificateStatusEntry(key_id=entry.key_id, list_number=entry.list_number,
+                                          index=entry.index))
 
 
 def _document(certificate: CourseCertificate) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from creditledger.errors import UnusableLedgerError
 from creditledger.services.alliance_certificates import CertificateCommands
 from creditledger.services.batch import BatchCommands
 from creditledger.services.pilots import PilotCommands
+from creditledger.services.transcripts import TranscriptCommands
 from creditledger.store.ledger import Ledger
 from creditledger.store.registry import KeyEntry, RegisteredKey
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from creditledger.projections import Projector
 
 
-class CreditBank(BatchCommands, CertificateCommands, PilotCommands):
+class CreditBank(BatchCommands, CertificateCommands, PilotCommands, TranscriptCommands):
     """The credit bank: institutions and keys, the catalog, learner accounts, recognition and
     revocation, credit transfers and exemptions (学分转换, 免修), inter-school course selection
     (课程互选), 1+X pilots, and batch import.

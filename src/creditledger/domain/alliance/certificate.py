@@ -77,13 +77,17 @@ class CourseCertificate(BankAggregate):
         return self.status is CertificateStatus.REVOKED
 
     def countersign(self, proof: CertificateProof, today: date) -> None:
-        """The secretariat's proof, chained to the school's (``previous_proof``)."""
+        """The secretariat's proof: beside the school's in a proof set, or (a certificate of
+        document version 1) chained to it with ``previous_proof``."""
         self.check_not_revoked()
         if self.seal is not None:
             raise IllegalTransitionError(f"certificate {self.id}", "sealed",
                                          "it was already countersigned")
-        if proof.previous_proof != self.school_proof.id:
-            raise ValidationError("proof", "the seal must chain to the offering school's proof")
+        chained = self.facts.document_version == 1
+        if proof.previous_proof != (self.school_proof.id if chained else None):
+            raise ValidationError("proof", "the seal must chain to the offering school's proof"
+                                  if chained else "the seal is a proof of its own, chained to "
+                                  "no other (a proof set)")
         self._sealed(proof=proof, on=self._day(today))
 
     @event("Sealed")

@@ -133,6 +133,18 @@ class CertificateProof(msgspec.Struct, frozen=True, kw_only=True):
     verification_method: str
     proof_value: str
     previous_proof: str | None = None
+    cryptosuite: str = "eddsa-jcs-2022"
+    """``eddsa-rdfc-2022`` for certificates issued since status lists (a proof set, no
+    ``previous_proof``); ``eddsa-jcs-2022`` with a chained seal before."""
+
+
+class CertificateStatusEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a certificate's revocation bit is: entry ``index`` of list ``list_number`` of the
+    key ``key_id`` that signed it (see :mod:`creditledger.domain.credential_status`)."""
+
+    key_id: str
+    list_number: int
+    index: int
 
 
 class CertificateFacts(msgspec.Struct, frozen=True, kw_only=True):
@@ -163,6 +175,16 @@ class CertificateFacts(msgspec.Struct, frozen=True, kw_only=True):
     learner_id: str
     identity_salt: str
     issued_on: date
+    issuer: str = ""
+    """The ``did:key`` of the key that signed the certificate, its issuer (empty for a
+    certificate issued before: the alliance was then the issuer, by ``urn:uuid``)."""
+    ledger_id: str = ""
+    status: CertificateStatusEntry | None = None
+
+    @property
+    def document_version(self) -> int:
+        """1: issued before status lists (``eddsa-jcs-2022``, a chained seal); 2: since."""
+        return 2 if self.issuer else 1
 
 
 class RecognisedGrade(msgspec.Struct, frozen=True, kw_only=True):

@@ -39,6 +39,7 @@ from creditledger.domain.alliance.values import (
 )
 from creditledger.domain.certificate import Certificate
 from creditledger.domain.course import Course
+from creditledger.domain.credential_status import StatusEntry, status_entry_id
 from creditledger.domain.ids import (
     certificate_id,
     course_id,
@@ -118,6 +119,7 @@ _FOLDS: dict[str, _Fold] = {
         "home": s["home_school"], "certificate": _hex(s["certificate_id"])},
     topic(CertificatePilot, "Approved"): lambda s, by, o: {"owner": s["school"]},
     topic(ExamSitting, "Recorded"): lambda s, by, o: {"owner": s["school"]},
+    topic(StatusEntry, "Allocated"): lambda s, by, o: {"owner": by},
     CHECKPOINTS_STARTED: lambda s, by, o: {"owner": "root"},
 }
 
@@ -156,6 +158,8 @@ _IDS: dict[str, Callable[[State], UUID]] = {
         UUID(s["certificate_id"])),
     topic(CertificatePilot, "Approved"): lambda s: pilot_id(
         s["school"], s["issuer"], s["certificate_code"], s["level"], s["year"]),
+    topic(StatusEntry, "Allocated"): lambda s: status_entry_id(
+        s["key_id"], s["list_number"], s["index"]),
     topic(ExamSitting, "Recorded"): lambda s: sitting_id(
         s["learner_id"], s["issuer"], s["certificate_code"], s["level"],
         date.fromisoformat(s["sat_on"])),

@@ -25,6 +25,7 @@ from creditledger.domain.alliance import (
 from creditledger.domain.alliance.values import alliance_id, enrolment_id
 from creditledger.domain.certificate import Certificate
 from creditledger.domain.course import Course
+from creditledger.domain.credential_status import StatusEntry, status_entry_id
 from creditledger.domain.institution import Institution
 from creditledger.domain.learner import LearnerAccount
 from creditledger.domain.pilot import CertificatePilot, ExamSitting
@@ -235,6 +236,27 @@ def _by_certificate(ctx: Context, e: CommitEvent) -> str | None:
     return _is(recognition.state["home_school"], ctx.signer, "the recognising home school")
 
 
+_ISSUED = topic(CourseCertificate, "Issued")
+_ALLOCATED = topic(StatusEntry, "Allocated")
+
+
+def _status_claimed(ctx: Context, e: CommitEvent) -> str | None:
+    """A certificate naming a status list entry claims it in the same commit."""
+    status = e.state["facts"].get("status")
+    if status is None:
+        return None
+    entry = status_entry_id(status["key_id"], status["list_number"], status["index"]).hex
+    if any(o.topic == _ALLOCATED and o.aggregate == entry for o in ctx.events):
+        return None
+    return "its status list entry is not claimed in the same commit"
+
+
+def _own_key(ctx: Context, e: CommitEvent) -> str | None:
+    """A status entry belongs to a list of one of the signer's institution's keys."""
+    found = ctx.lookup.key(e.state["key_id"])
+    return _is(None if found is None else found[0], ctx.signer, "the list's key's institution")
+
+
 def _with_certificate_revocation(ctx: Context, e: CommitEvent) -> str | None:
     owners = ctx.owners(e.aggregate) or {}
     if any(o.topic == _CERTIFICATE_REVOKED and o.aggregate == owners.get("certificate")
@@ -336,7 +358,12 @@ RULES: dict[str, Rule] = {
        for n in ("AbsenceRecorded", "Assessed", "MakeupDecided", "MakeupAssessed")},
     topic(Enrolment, "Rated"): _rule(ASSESSING, all_of(
         any_of(owner("home"), owner("offering")), named("by"))),
-    topic(CourseCertificate, "Issued"): _rule(ASSESSING, named("facts.school")),
+    _ISSUED: _rule(ASSESSING, all_of(named("facts.school"), (
+        _status_claimed, "claiming its status list entry in the same commit"))),
+    _ALLOCATED: _rule(ASSESSING, all_of(
+        with_event(_ISSUED, lambda e: _hex(e.state["certificate_id"]),
+                   "with the certificate it stands for"),
+        (_own_key, "in a list of one of its institution's keys"))),
     topic(CourseCertificate, "Sealed"): _rule(SECRETARIAT, owner_of(
         lambda o: alliance_id(o["alliance"]).hex, "owner", "the alliance's secretariat")),
     _CERTIFICATE_REVOKED: _rule(REGISTRAR, owner()),
