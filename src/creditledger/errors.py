@@ -4,9 +4,10 @@ A school system catches :class:`CreditLedgerError` for all of them, or a narrowe
 wants to react to one case. Errors about input name the field and the problem. The families:
 
 - input and rules: :class:`ValidationError`, :class:`NotFoundError`, :class:`NotAuthorisedError`,
-  :class:`ConflictError` (with the domain's own refusals as subclasses);
-- the store: :class:`LedgerError` and its subclasses (unusable file, unsigned commit, key not
-  valid, server unavailable or busy);
+  :class:`ConflictError` (with the domain's own refusals, and :class:`ConcurrentWriteError` for
+  a command that kept losing the race for its records, as subclasses);
+- the store: :class:`LedgerError` and its subclasses (unusable file, read-only ledger, existing
+  key file, unsigned commit, key not valid, server unavailable or busy);
 - the auditor's checks: :class:`TamperedLedgerError`, :class:`BundleVerificationError`,
   :class:`InvalidCredentialError`, :class:`CheckpointError`, :class:`InconsistentLedgerError`,
   :class:`CorruptTreeError`;
@@ -58,6 +59,15 @@ class NotAuthorisedError(CreditLedgerError, PermissionError):
 
 class ConflictError(CreditLedgerError):
     """The command conflicts with what is already recorded (e.g. a duplicate achievement)."""
+
+
+class ConcurrentWriteError(ConflictError):
+    """Other writers changed the records a command works on every time it ran (each run
+    loaded them afresh and checked everything again): nothing was written; run it again.
+
+    What every command of the bank raises when it keeps losing the race for one of its
+    records (a learner's account, an offering's seats...), instead of eventsourcing's own
+    ``RecordConflictError``."""
 
 
 class ReadOnlySnapshotError(CreditLedgerError):
@@ -231,6 +241,15 @@ class LedgerError(CreditLedgerError):
 
 class UnusableLedgerError(LedgerError):
     """The file is missing, not a creditledger ledger, corrupt, or a key cannot be read."""
+
+
+class ReadOnlyLedgerError(UnusableLedgerError):
+    """A write to a ledger opened read-only: asked for (``read_only=True``), or because the file
+    or its folder is not writable. The message names the ledger and why; nothing was written."""
+
+
+class KeyFileExistsError(UnusableLedgerError, FileExistsError):
+    """:meth:`SigningKey.save` refuses to overwrite an existing file (a key may be there)."""
 
 
 class UnsignedCommitError(LedgerError):

@@ -84,6 +84,7 @@ def every_event_scenario() -> list[Aggregate]:
     )
     other = make_x_certificate(certificate, number="X-2022-0043", level="advanced")
     result.link(other.id)
+    result.correct_score(score=Decimal("91"), reason="登分错误", today=TODAY)
 
     account = make_account(
         learner_type="society_member", home_institution=None, programme_code=None

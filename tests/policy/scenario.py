@@ -56,7 +56,6 @@ from creditledger.domain import (
     certificate_id,
     course_id,
     institution_id,
-    learner_account_id,
     programme_id,
 )
 from creditledger.domain.alliance import CourseInfo
@@ -238,16 +237,16 @@ def _catalog_corrections(w: RuleWorld) -> None:
 def _accounts(w: RuleWorld) -> None:
     """Accounts opened, a member of society enrolled, personal data corrected; course results
     recognised by an assessor (Recognised, Credited), one revoked by the registrar (Revoked,
-    Reversed), one linked to another (Achievement.Linked)."""
+    Reversed), one corrected by the registrar (Corrected), one linked to another
+    (Achievement.Linked)."""
     gz = w.registrar(GZCC)
     for learner, kind, programme in (("S1", "student", PROGRAMME), ("S2", "student", PROGRAMME),
                                      ("M1", "society_member", None)):
         w.bank.open_account(learner_id=learner, learner_type=kind, programme_code=programme,
                             personal_data=PersonalData(name=f"学习者{learner}"), signer=gz)
     w.bank.enrol(learner_id="M1", programme_code=PROGRAMME, signer=gz)
-    account = w.load(learner_account_id("S1"))
-    account.correct_personal_data(PersonalData(name="陈晓敏"))
-    w.save(account, signer=gz)
+    w.bank.correct_personal_data(learner_id="S1", personal_data=PersonalData(name="陈晓敏"),
+                                 signer=gz)
     results = [w.bank.recognise_course_result(learner_id="S1", course_code=code,
                                               term="2021-2022-1", score=Decimal(score),
                                               evidence=EVIDENCE, signer=w.assessor(GZCC),
@@ -255,6 +254,8 @@ def _accounts(w: RuleWorld) -> None:
                for code, score in (("KJ1101", "85"), ("GG1001", "72"))]
     w.bank.revoke(results[1].id, reason="error", note="recorded for the wrong learner",
                   signer=gz, today=TODAY)
+    w.bank.correct_result(results[0].id, score=Decimal(88), reason="登分错误", signer=gz,
+                          today=TODAY)
     linked = w.load(results[0].id)
     linked.link(results[1].id)
     w.save(linked, signer=w.assessor(GZCC))

@@ -4,8 +4,8 @@ Each process opens the ledger itself and runs real commands for a bounded time (
 runs them for a minute): half of them each write to their own learner, half all write to one
 shared learner, whose account every command changes. Afterwards the ledger must be one chain
 (no fork, no gap, whole commits, every hash and signature right), every command a worker saw
-succeed must be in it, and the writers to the shared learner must have met the library's
-concurrency error and succeeded on retry. Capacity (人数限额) of an alliance course must hold
+succeed must be in it, and a writer to the shared learner that met the library's concurrency
+error must have succeeded on retry. Capacity (人数限额) of an alliance course must hold
 with eight processes admitting learners at once.
 """
 
@@ -27,9 +27,9 @@ from .workers import admit, worker_context, write_records
 WORKERS = 8
 SHARED = 4  # this many write to the one shared learner; each of the others to its own
 SECONDS, SOAK_SECONDS = 3.0, 60.0
-CONFLICT = "eventsourcing.persistence.IntegrityError"
-"""What a command that lost a race on an aggregate raises, on both backends: eventsourcing's
-``IntegrityError``, a ``RecordConflictError`` (see docs/store.md)."""
+CONFLICT = "creditledger.errors.ConcurrentWriteError"
+"""What a command raises, on both backends, when it lost the race for an aggregate every time
+the library ran it (see docs/store.md); never eventsourcing's own ``RecordConflictError``."""
 
 
 def run_workers(target: Any, args: list[tuple[Any, ...]], func: Any, timeout: float) -> list[Any]:
@@ -72,8 +72,9 @@ def test_eight_writers_leave_one_chain_with_every_command_they_saw_succeed(
     shared = [r for r in reports if r["learner"] == "SHARED"]
     assert all(not r["conflicts"] for r in own), "writers to different learners never conflict"
     conflict_types = {name for r in shared for name in r["conflicts"]}
-    assert conflict_types == {CONFLICT}, "writers to one learner conflict, as documented"
-    assert sum(r["retried"] for r in shared) > 0, "a command that conflicted succeeded on retry"
+    assert conflict_types <= {CONFLICT}, "writers to one learner conflict, as documented"
+    assert not conflict_types or sum(r["retried"] for r in shared) > 0, \
+        "a command that conflicted succeeded when run again"
 
     chain = check_chain(ledger_target)  # one chain, no gap, whole signed commits
     succeeded = [(r["learner"], ref, UUID(aid)) for r in reports for ref, aid in r["done"]]

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -20,14 +19,14 @@ from creditledger.cli.common import (
     fail,
     out,
     pinned_key,
-    read_passphrase,
     read_text,
     shown,
+    signing_key,
     tampered,
     trust_note,
     write_output,
 )
-from creditledger.crypto.keys import SigningKey
+from creditledger.cli.output import Format, FormatOption, JsonOption, chosen, emit_report
 from creditledger.errors import CreditLedgerError, UnusableLedgerError
 
 
@@ -43,13 +42,15 @@ def register(app: typer.Typer) -> None:
 def checkpoint_command(
     ledger: LedgerArgument,
     key: Annotated[list[Path], typer.Option(
-        "--key", help="The root key (encrypted PKCS#8 PEM); repeat to add more signatures "
-        "(e.g. a new key during rotation). The first must be the ledger's root key.")],
+        "--key", metavar="KEY.pem", help="The root's PRIVATE key (encrypted PEM); repeat to add "
+        "more signatures (e.g. a new key during rotation). The first must be the ledger's "
+        "root key.")],
     passphrase_env: Annotated[list[str] | None, typer.Option(
-        "--passphrase-env", help="Environment variable with a key's passphrase, one per --key "
-        f"in order (default {PASSPHRASE_ENV}).")] = None,
+        "--passphrase-env", metavar="NAME", help="Environment variable with a key's "
+        f"passphrase, one per --key in order (default {PASSPHRASE_ENV}).")] = None,
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Write the checkpoint here, not to stdout.")] = None,
+        "-o", "--output", metavar="FILE", help="Write the checkpoint here, not to stdout.")
+    ] = None,
     no_verify: Annotated[bool, typer.Option(
         "--no-verify", help="Trust the stored tree: skip verifying the whole ledger.")] = False,
 ) -> None:
@@ -59,8 +60,7 @@ def checkpoint_command(
 
     envs = passphrase_env or [PASSPHRASE_ENV]
     try:
-        keys = [SigningKey.load(path, read_passphrase(envs[min(i, len(envs) - 1)]))
-                for i, path in enumerate(key)]
+        keys = [signing_key(path, envs[min(i, len(envs) - 1)]) for i, path in enumerate(key)]
         recorded = publish_checkpoint(ledger, keys, verify=not no_verify)
     except (TamperedLedgerError, CorruptTreeError, InconsistentLedgerError) as e:
         fail(f"refusing to sign a checkpoint: {e}", 1)
@@ -89,10 +89,12 @@ def _note_argument(ledger: str, value: str) -> str:
 def consistency_command(
     ledger: LedgerArgument,
     old: Annotated[str, typer.Argument(
+        metavar="OLD",
         help="The older checkpoint: a file, or the size of a checkpoint recorded in the ledger.")],
-    new: Annotated[str, typer.Argument(help="The newer checkpoint (the same forms).")],
+    new: Annotated[str, typer.Argument(metavar="NEW",
+                                       help="The newer checkpoint (the same forms).")],
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Write the proof here, not to stdout.")] = None,
+        "-o", "--output", metavar="FILE", help="Write the proof here, not to stdout.")] = None,
 ) -> None:
     """Prove that the ledger at checkpoint OLD is a prefix of the ledger at NEW."""
     from creditledger.audit.checkpoints import prove_consistency
@@ -109,7 +111,7 @@ def consistency_command(
 
 
 def verify_consistency_command(
-    proof: Annotated[Path, typer.Argument(help="A consistency proof file.")],
+    proof: Annotated[Path, typer.Argument(metavar="PROOF", help="A consistency proof file.")],
     root_key: RootKeyOption = None,
 ) -> None:
     """Check a consistency proof offline: both checkpoints' signatures and the proof."""
@@ -135,12 +137,12 @@ def verify_consistency_command(
 
 def prove_command(
     ledger: LedgerArgument,
-    learner: Annotated[str, typer.Option("--learner", help="The learner id.")],
+    learner: Annotated[str, typer.Option("--learner", metavar="ID", help="The learner id.")],
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Write the bundle here, not to stdout.")] = None,
+        "-o", "--output", metavar="FILE", help="Write the bundle here, not to stdout.")] = None,
     checkpoint: Annotated[Path | None, typer.Option(
-        "--checkpoint", help="Prove against this checkpoint (default: the last recorded).")]
-    = None,
+        "--checkpoint", metavar="FILE",
+        help="Prove against this checkpoint (default: the last recorded).")] = None,
 ) -> None:
     """Write a learner's verifiable transcript bundle: events, signatures and Merkle proofs."""
     from creditledger.audit.bundle import build_bundle, events_after
@@ -165,28 +167,32 @@ def prove_command(
 
 
 def verify_bundle_command(
-    bundle: Annotated[Path, typer.Argument(help="A transcript bundle (JSON).")],
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE",
+                                           help="A transcript bundle (JSON).")],
     root_key: RootKeyOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Check a transcript bundle offline (exit 0 intact, 1 fails, 2 unusable)."""
     from creditledger.audit.bundle import Bundle
     from creditledger.audit.bundle_verify import verify_bundle
     from creditledger.errors import BundleVerificationError
 
+    shape = chosen(fmt, as_json)
     try:
         pinned = pinned_key(root_key)
         report = verify_bundle(Bundle.load(bundle), pinned)
     except BundleVerificationError as e:
-        if as_json:
-            typer.echo(json.dumps({"intact": False, "fault": {**asdict(e.fault),
-                                   "kind": e.fault.kind.value}}, ensure_ascii=False))
-            raise typer.Exit(1) from None
-        tampered(str(e.fault))
+        if shape is Format.table:
+            tampered(str(e.fault))
+        emit_report({"intact": False, "fault": {**asdict(e.fault), "kind": e.fault.kind.value}},
+                    shape, lambda: [])
+        raise typer.Exit(1) from None
     except CreditLedgerError as e:
         fail(str(e))
-    if as_json:
-        typer.echo(json.dumps({"intact": True, **asdict(report)}, ensure_ascii=False, indent=2))
+    data = {"intact": True, **asdict(report)}
+    if shape is not Format.table:
+        emit_report(data, shape, lambda: [])
         return
     out.print("[bold green]intact[/]: " + escape(shown(
         f"transcript of learner {report.learner_id} in ledger {report.ledger_id}: "

@@ -1,65 +1,73 @@
-"""What every command module of the ``creditledger`` command shares: arguments, output, errors.
+"""What every command module of the ``creditledger`` command shares: arguments, keys, opening
+a ledger (read-only for every command that only reads) and its views, and errors.
 
 Exit codes follow the auditor's convention everywhere: 0 done or intact, 1 fails verification
 (or rows were rejected), 2 unusable input — with one ``error:`` line on standard error and no
-traceback.
+traceback. Keys follow one rule: ``--key`` is always a private key (an encrypted PKCS#8 PEM file
+that ``keygen`` or ``init`` wrote), ``--root-key`` and ``--public-key`` always public ones.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import os
+import sqlite3
 import sys
-from enum import StrEnum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from uuid import UUID
 
-import msgspec
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from creditledger.crypto.keys import PublicKey
-from creditledger.errors import UnusableLedgerError
+from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.errors import UnusableLedgerError, ValidationError
 
 if TYPE_CHECKING:
+    import sqlite_utils
+
     from creditledger.projections import Projector
+    from creditledger.services import CreditBank
 
 PASSPHRASE_ENV = "CREDITLEDGER_PASSPHRASE"
 """The environment variable a private key's passphrase is read from (else a prompt)."""
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-tables = Console()
 
 LedgerArgument = Annotated[str, typer.Argument(
     metavar="LEDGER", help="The ledger file, or postgresql://USER:PW@HOST:PORT/DB?schema=S.")]
 """A ledger file or URL: a plain string, since a path would fold a URL's ``//``."""
 
-RootKeyOption = Annotated[
-    Path | None,
-    typer.Option("--root-key", help="Pin the ledger's root public key (PEM, base64 or hex file)."),
-]
-PassphraseEnvOption = Annotated[
-    str, typer.Option(help="Environment variable holding the key's passphrase.")
-]
+RootKeyOption = Annotated[Path | None, typer.Option(
+    "--root-key", metavar="ROOT.pub",
+    help="Pin the ledger's root PUBLIC key (PEM, base64 or hex file).")]
+PassphraseEnvOption = Annotated[str, typer.Option(
+    "--passphrase-env", metavar="NAME",
+    help="Environment variable holding the private key's passphrase (else a prompt).")]
+ViewsOption = Annotated[Path | None, typer.Option(
+    "--views", metavar="VIEWS.db", help="The views database (default: LEDGER.views.db beside a "
+    "ledger file; required for a postgresql:// ledger).")]
 
 
-class Format(StrEnum):
-    """How a command prints records."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
+def key_option(who: str) -> Any:
+    """``--key``: a PRIVATE key (encrypted PKCS#8 PEM), described as ``who``'s."""
+    return typer.Option("--key", metavar="KEY.pem",
+                        help=f"{who}: a PRIVATE key file (encrypted PEM, from keygen or init).")
 
 
-ViewsOption = Annotated[
-    Path | None, typer.Option("--views", help="The views database (default: LEDGER.views.db "
-                              "beside a ledger file; required for a postgresql:// ledger).")
-]
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")]
+def public_key_option(whose: str) -> Any:
+    """``--public-key``: a PUBLIC key file, described as ``whose``."""
+    return typer.Option("--public-key", metavar="KEY.pub",
+                        help=f"{whose}: a PUBLIC key file (the .pub keygen wrote).")
+
+
+# -- messages and errors ---------------------------------------------------------------------
 
 
 def shown(text: str) -> str:
@@ -87,6 +95,26 @@ def tampered(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def done(message: str) -> None:
+    """Say on stdout what a command did (as plain text: it quotes names people chose)."""
+    out.print(escape(shown(message)))
+
+
+def note(message: str) -> None:
+    """Say something beside the output, on stderr."""
+    err.print(escape(shown(message)))
+
+
+def trust_note(pinned: bool) -> str:
+    """How a root key was trusted, for a report line."""
+    if pinned:
+        return "pinned"
+    return "named by the file itself, NOT pinned: pass --root-key to check it is the ledger's"
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
 def read_passphrase(env_name: str) -> bytes:
     """A private key's passphrase: from the environment variable, else a prompt on a terminal.
 
@@ -100,9 +128,104 @@ def read_passphrase(env_name: str) -> bytes:
     return value.encode("utf-8")
 
 
+def new_passphrase(env_name: str) -> bytes:
+    """The passphrase to encrypt a new private key with: from the environment variable, else
+    asked twice on a terminal."""
+    value = os.environ.get(env_name)
+    if value is None:
+        if not sys.stdin.isatty():
+            raise UnusableLedgerError(f"no passphrase: set the environment variable {env_name}")
+        value = typer.prompt("passphrase for the new key", hide_input=True,
+                             confirmation_prompt=True)
+    return value.encode("utf-8")
+
+
+def signing_key(path: Path, env_name: str = PASSPHRASE_ENV, option: str = "--key") -> SigningKey:
+    """The private key in ``path`` (``--key``), decrypted with the passphrase; a public key
+    given instead is named as the mistake it is."""
+    if _looks_public(path):
+        raise UnusableLedgerError(f"{option} {path}: this is a PUBLIC key; {option} takes the "
+                                  "private key file (the .pem that keygen wrote)")
+    return SigningKey.load(path, read_passphrase(env_name))
+
+
+def public_key(path: Path, option: str = "--public-key") -> PublicKey:
+    """The public key in ``path``; a private key given instead is refused (exit 2)."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UnusableLedgerError(f"{option} {path}: {e.strerror}") from None
+    if b"PRIVATE KEY" in data:
+        raise UnusableLedgerError(f"{option} {path}: this is a PRIVATE key; {option} takes a "
+                                  "public key file (the .pub that keygen wrote)")
+    try:
+        return PublicKey.from_text(data)
+    except UnusableLedgerError as e:
+        raise UnusableLedgerError(f"{option} {path}: {str(e).removeprefix('root key: ')}"
+                                  ) from None
+
+
 def pinned_key(path: Path | None) -> PublicKey | None:
     """The public key in the file ``path`` (``--root-key``), if one is given."""
-    return PublicKey.from_file(path) if path is not None else None
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UnusableLedgerError(f"root key: cannot read {path}: {e.strerror}") from None
+    if b"PRIVATE KEY" in data:
+        raise UnusableLedgerError(f"root key {path}: this is a PRIVATE key; --root-key takes "
+                                  "the root's public key file (the .pub that init wrote)")
+    return PublicKey.from_text(data)
+
+
+def _looks_public(path: Path) -> bool:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False  # SigningKey.load names the problem
+    if b"PRIVATE KEY" in data:
+        return False
+    try:
+        PublicKey.from_text(data)
+    except (UnusableLedgerError, ValidationError):
+        return False
+    return True
+
+
+# -- values given on the command line --------------------------------------------------------
+
+
+def decimal_value(text: str, field: str) -> Decimal:
+    """A number given as ``--field``: a :class:`ValidationError` naming it otherwise."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValidationError(field, f"{text!r} is not a number") from None
+    if not value.is_finite():
+        raise ValidationError(field, f"{text!r} is not a number")
+    return value
+
+
+def optional_date(text: str | None, field: str) -> date | None:
+    """A date given as ``--field`` (ISO 8601, 2022-07-15), if given."""
+    return None if text is None else date_value(text, field)
+
+
+def date_value(text: str, field: str) -> date:
+    """A date given as ``--field`` (ISO 8601, 2022-07-15)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(field, f"{text!r} is not a date like 2022-07-15") from None
+
+
+def uuid_value(text: str, field: str) -> UUID:
+    """An id given on the command line (a UUID, as ``record`` and the transcript print it)."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise ValidationError(field, f"{text!r} is not an id (a UUID)") from None
 
 
 def read_text(path: Path, what: str) -> str:
@@ -125,44 +248,57 @@ def write_output(data: bytes, output: Path | None, what: str) -> None:
         output.write_bytes(data)
     except OSError as e:
         fail(f"cannot write {output}: {e.strerror}")
-    err.print(f"{what} written to {output}")
+    err.print(f"{escape(what)} written to {escape(str(output))}")
 
 
-def open_views(ledger: str, views: Path | None) -> Projector:
-    """The read models of ``ledger``, caught up (in ``views``, or beside a ledger file)."""
+# -- opening a ledger and its views ----------------------------------------------------------
+
+
+def open_bank(ledger: str, *, read_only: bool = False) -> CreditBank:
+    """The credit bank in ``ledger``; ``read_only`` for every command that only reads (it then
+    cannot write to the ledger, whatever happens)."""
     from creditledger.services import CreditBank
 
-    bank = CreditBank.open(ledger)
-    projector = bank.read_models(views)
-    projector.catch_up()
-    return projector
+    return CreditBank.open(ledger, read_only=read_only)
 
 
-def structs(items: list[Any]) -> list[dict[str, Any]]:
-    """msgspec values as plain dicts, for :func:`emit`."""
-    return [msgspec.to_builtins(i) for i in items]
+@contextmanager
+def reading(ledger: str) -> Iterator[CreditBank]:
+    """The credit bank in ``ledger``, opened read-only, closed afterwards."""
+    bank = open_bank(ledger, read_only=True)
+    try:
+        yield bank
+    finally:
+        bank.close()
 
 
-def emit(rows: list[dict[str, Any]], fmt: Format, title: str) -> None:
-    """Print records as a table, JSON or CSV."""
-    if fmt is Format.json:
-        typer.echo(json.dumps(rows, default=str, ensure_ascii=False, indent=2))
-        return
-    if fmt is Format.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
-        writer.writeheader()
-        writer.writerows(rows)
-        return
-    table = Table(title=title)
-    for column in rows[0] if rows else []:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
-    tables.print(table)
+@contextmanager
+def views_of(bank: CreditBank, views: Path | None) -> Iterator[Projector]:
+    """The bank's read models, caught up with the ledger (in ``views``, or beside a ledger
+    file), with a progress bar on a terminal."""
+    try:
+        projector = bank.read_models(views)
+    except sqlite3.Error as e:  # the library leaves a views file it cannot open untyped
+        where = f" {views}" if views is not None else " beside the ledger"
+        raise UnusableLedgerError(f"the views database{where}: {e} (give --views a file you "
+                                  "may write)") from None
+    try:
+        if err.is_terminal:
+            columns = (TextColumn("catching up the views"), BarColumn(),
+                       TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn())
+            with Progress(*columns, console=err, transient=True) as bar:
+                task = bar.add_task("views", total=None)
+                projector.catch_up(
+                    progress=lambda done, head: bar.update(task, completed=done, total=head))
+        else:
+            projector.catch_up()
+        yield projector
+    finally:
+        projector.close()
 
 
-def trust_note(pinned: bool) -> str:
-    """How a root key was trusted, for a report line."""
-    if pinned:
-        return "pinned"
-    return "named by the file itself, NOT pinned: pass --root-key to check it is the ledger's"
+@contextmanager
+def read_views(ledger: str, views: Path | None) -> Iterator[sqlite_utils.Database]:
+    """The read models of ``ledger`` (opened read-only), caught up."""
+    with reading(ledger) as bank, views_of(bank, views) as projector:
+        yield projector.db

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -26,12 +24,15 @@ from creditledger.cli.common import (
     PassphraseEnvOption,
     err,
     fail,
-    read_passphrase,
-    shown,
+    key_option,
+    public_key,
+    reading,
+    signing_key,
+    write_output,
 )
-from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.cli.output import FormatOption, JsonOption, chosen, emit_report
+from creditledger.crypto.keys import PublicKey
 from creditledger.errors import CreditLedgerError, InvalidCredentialError, UnusableLedgerError
-from creditledger.services import CreditBank
 
 
 def register(app: typer.Typer) -> None:
@@ -43,25 +44,28 @@ def register(app: typer.Typer) -> None:
 
 
 def verify_credential_command(
-    file: Annotated[Path, typer.Argument(help="The certificate (Open Badges 3.0 JSON).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE",
+                                         help="The certificate (Open Badges 3.0 JSON).")],
     school_key: Annotated[Path | None, typer.Option(
-        "--school-key", help="The offering school's public key (PEM, base64 or hex file): its "
-        "proof must be made with this key.")] = None,
+        "--school-key", metavar="KEY.pub", help="The offering school's PUBLIC key (PEM, base64 "
+        "or hex file): its proof must be made with this key.")] = None,
     secretariat_key: Annotated[Path | None, typer.Option(
-        "--secretariat-key", help="The alliance secretariat's public key: the seal must be "
-        "made with this key.")] = None,
+        "--secretariat-key", metavar="KEY.pub", help="The alliance secretariat's PUBLIC key: "
+        "the seal must be made with this key.")] = None,
     ledger: Annotated[str | None, typer.Option(
-        "--ledger", help="Check keys and revocation against this alliance ledger (a file or "
-        "a postgresql:// URL).")] = None,
+        "--ledger", metavar="LEDGER", help="Check keys and revocation against this alliance "
+        "ledger (a file or a postgresql:// URL), opened read-only.")] = None,
     status_list: Annotated[list[Path] | None, typer.Option(
-        "--status-list", help="A revocation list (BitstringStatusListCredential) of the "
-        "certificate's issuer: check the certificate's bit in it (repeatable).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+        "--status-list", metavar="FILE", help="A revocation list (BitstringStatusListCredential) "
+        "of the certificate's issuer: check the certificate's bit in it (repeatable).")] = None,
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Verify an electronic course certificate (电子课程合格证书) offline: exit 0 valid (every
     proof made with a trusted key: the ledger's, or both keys given), 1 invalid (changed, wrong
     key, unsigned, revoked), 2 unusable input, 3 unanchored (the signatures hold, but no trusted
     key says who made them)."""
+    shape = chosen(fmt, as_json)
     try:
         data = file.read_bytes()
         given = RoleKeys(school=_key_file(school_key, "--school-key"),
@@ -75,16 +79,13 @@ def verify_credential_command(
     try:
         verified = check_file(data, trust, ledger, lists)
     except InvalidCredentialError as e:
-        typer.echo(json.dumps({"valid": False, "reason": e.reason}, ensure_ascii=False)
-                   if as_json else shown(f"INVALID: {e.reason}"))
+        reason = e.reason
+        emit_report({"valid": False, "reason": reason}, shape, lambda: [f"INVALID: {reason}"])
         raise typer.Exit(1) from None
     except CreditLedgerError as e:
         fail(str(e))
-    if as_json:
-        typer.echo(json.dumps({"valid": verified.anchored, **msgspec.to_builtins(verified)},
-                              ensure_ascii=False, indent=2))
-    else:
-        typer.echo("\n".join(shown(line) for line in summary_lines(verified)))
+    emit_report({"valid": verified.anchored, **msgspec.to_builtins(verified)}, shape,
+                lambda: summary_lines(verified))
     if not verified.anchored:
         raise typer.Exit(UNANCHORED)
 
@@ -96,9 +97,11 @@ UNANCHORED = 3
 def export_credential_command(
     ledger: Annotated[str, typer.Argument(
         metavar="LEDGER", help="The alliance ledger: a file or a postgresql:// URL.")],
-    certificate: Annotated[str, typer.Argument(help="The certificate id (UUID).")],
+    certificate: Annotated[str, typer.Argument(metavar="CERTIFICATE_ID",
+                                               help="The certificate id (UUID).")],
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Write the credential here, not to stdout.")] = None,
+        "-o", "--output", metavar="FILE", help="Write the credential here, not to stdout.")
+    ] = None,
 ) -> None:
     """Export a sealed course certificate as an Open Badges 3.0 credential (JCS JSON)."""
     try:
@@ -106,32 +109,29 @@ def export_credential_command(
     except ValueError:
         fail(f"certificate: {certificate!r} is not a UUID")
     try:
-        with CreditBank.open(ledger) as bank:
+        with reading(ledger) as bank:
             data = dumps(bank.export_course_certificate(certificate_id))
     except CreditLedgerError as e:
         fail(str(e))
-    if output is None:
-        sys.stdout.buffer.write(data + b"\n")
-    else:
-        output.write_bytes(data)
-        err.print(f"certificate {certificate_id} written to {output}")
+    write_output(data if output else data + b"\n", output, f"certificate {certificate_id}")
 
 
 def status_list_command(
     ledger: Annotated[str, typer.Argument(
         metavar="LEDGER", help="The alliance ledger: a file or a postgresql:// URL.")],
-    key: Annotated[Path, typer.Option("--key", help="The key that signed the certificates "
-                                      "(PEM): it signs their revocation lists too.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The folder to write the lists "
-                                         "to (one UUID.json per list).")] = Path("."),
+    key: Annotated[Path, key_option("The key that signed the certificates (it signs their "
+                                    "revocation lists too)")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", metavar="DIR", help="The folder to write the lists to (one UUID.json "
+        "per list).")] = Path("."),
     passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
 ) -> None:
     """Write the revocation lists (W3C Bitstring Status List) of the certificates a key
     signed, signed by it, from the ledger: publish them where the certificates'
     statusListCredential says, and again after every revocation."""
     try:
-        signer = SigningKey.load(key, read_passphrase(passphrase_env))
-        with CreditBank.open(ledger) as bank:
+        signer = signing_key(key, passphrase_env)
+        with reading(ledger) as bank:
             lists = bank.status_lists(signer)
         output.mkdir(parents=True, exist_ok=True)
         for document in lists:
@@ -149,32 +149,25 @@ def status_list_command(
 def export_clr_command(
     ledger: Annotated[str, typer.Argument(
         metavar="LEDGER", help="The credit bank ledger: a file or a postgresql:// URL.")],
-    learner: Annotated[str, typer.Option("--learner", help="The learner's id.")],
-    key: Annotated[Path, typer.Option("--key", help="A key of the learner's home school "
-                                      "(PEM): it signs the CLR and every credential in it.")],
+    learner: Annotated[str, typer.Option("--learner", metavar="ID", help="The learner's id.")],
+    key: Annotated[Path, key_option("A key of the learner's home school (it signs the CLR "
+                                    "and every credential in it)")],
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Write the CLR here, not to stdout.")] = None,
+        "-o", "--output", metavar="FILE", help="Write the CLR here, not to stdout.")] = None,
     passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
 ) -> None:
     """Export a learner's whole record (成绩单) as a 1EdTech CLR 2.0 credential (JCS JSON): their
     achievements in force, converted credits and exemptions with their lineage, signed by their
     home school."""
     try:
-        signer = SigningKey.load(key, read_passphrase(passphrase_env))
-        with CreditBank.open(ledger) as bank:
+        signer = signing_key(key, passphrase_env)
+        with reading(ledger) as bank:
             data = dumps(bank.export_clr(learner, signer=signer))
     except CreditLedgerError as e:  # before OSError: NotAuthorisedError is a PermissionError
         fail(str(e))
     except OSError as e:
         fail(f"{ledger}: {e.strerror}")
-    if output is None:
-        sys.stdout.buffer.write(data + b"\n")
-        return
-    try:
-        output.write_bytes(data)
-    except OSError as e:
-        fail(f"{output}: {e.strerror}")
-    err.print(f"the record of {learner} written to {output}")
+    write_output(data if output else data + b"\n", output, f"the record of {learner}")
 
 
 def check_file(data: bytes, trust: KeyTrust, ledger: str | Path | None,
@@ -185,7 +178,7 @@ def check_file(data: bytes, trust: KeyTrust, ledger: str | Path | None,
     verified = verify_credential(document, trust=trust, status_lists=lists or None)
     if ledger is None:
         return verified
-    with CreditBank.open(ledger) as bank:
+    with reading(str(ledger)) as bank:
         against = bank.check_course_certificate(document)
     keys = against.keys + (f"; {verified.keys}" if trust.anchored else "")
     result: VerifiedCredential = msgspec.structs.replace(against, keys=keys)
@@ -222,12 +215,4 @@ def _status_lists(paths: list[Path]) -> dict[str, dict[str, Any]]:
 
 
 def _key_file(path: Path | None, option: str) -> PublicKey | None:
-    if path is None:
-        return None
-    try:
-        return PublicKey.from_text(path.read_bytes())
-    except OSError as e:
-        raise UnusableLedgerError(f"{option} {path}: {e.strerror}") from None
-    except UnusableLedgerError as e:
-        raise UnusableLedgerError(f"{option} {path}: {str(e).removeprefix('root key: ')}"
-                                  ) from None
+    return None if path is None else public_key(path, option)

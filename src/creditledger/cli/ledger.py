@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -20,12 +18,15 @@ from creditledger.cli.common import (
     RootKeyOption,
     err,
     fail,
+    key_option,
     out,
     pinned_key,
-    read_passphrase,
     shown,
+    signing_key,
+    write_output,
 )
-from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.cli.output import Format, FormatOption, JsonOption, chosen, emit_report
+from creditledger.crypto.keys import PublicKey
 from creditledger.errors import CreditLedgerError, TamperedLedgerError
 
 
@@ -39,23 +40,26 @@ def register(app: typer.Typer) -> None:
 
 def verify(
     ledger: LedgerArgument,
-    against: Annotated[
-        Path | None, typer.Option("--against", help="A signed head file the ledger must extend.")
+    against: Annotated[Path | None, typer.Option(
+        "--against", metavar="HEAD.json", help="A signed head file the ledger must extend.")
     ] = None,
     root_key: RootKeyOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Verify every hash, link and signature of a ledger (exit 0 intact, 1 tampered, 2 unusable)."""
+    shape = chosen(fmt, as_json)
     try:
         pinned = pinned_key(root_key)
         signed_head = SignedHead.load(against) if against is not None else None
-        report = _verify_with_progress(ledger, pinned, signed_head, show=not as_json)
+        report = _verify_with_progress(ledger, pinned, signed_head,
+                                       show=shape is Format.table)
     except TamperedLedgerError as e:
-        _print_report(e.report, as_json)
+        _print_report(e.report, shape)
         raise typer.Exit(1) from None
     except CreditLedgerError as e:
         fail(str(e))
-    _print_report(report, as_json)
+    _print_report(report, shape)
 
 
 def _verify_with_progress(
@@ -74,9 +78,9 @@ def _verify_with_progress(
         return verify_ledger(ledger, root_key=pinned, against=signed_head, progress=progress)
 
 
-def _print_report(report: VerifyReport, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(report.to_dict(), default=str, ensure_ascii=False, indent=2))
+def _print_report(report: VerifyReport, shape: Format) -> None:
+    if shape is not Format.table:
+        emit_report(report.to_dict(), shape, lambda: [])
         return
     pinned = "pinned" if report.root_key_pinned else "taken from the genesis event"
     if report.fault is None:
@@ -99,29 +103,25 @@ def _print_report(report: VerifyReport, as_json: bool) -> None:
 
 def head(
     ledger: LedgerArgument,
-    key: Annotated[Path, typer.Option("--key", help="The root key (encrypted PKCS#8 PEM).")],
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the head here, not to stdout.")
-    ] = None,
+    key: Annotated[Path, key_option("The ledger's root key")],
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", metavar="FILE", help="Write the head here, not to stdout.")] = None,
     passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
 ) -> None:
     """Print the ledger's head (size and last hash), signed by the root key."""
     try:
-        root = SigningKey.load(key, read_passphrase(passphrase_env))
+        root = signing_key(key, passphrase_env)
         signed = sign_head(ledger, root)
     except CreditLedgerError as e:
         fail(str(e))
-    if output is None:
-        sys.stdout.buffer.write(signed.to_json())
-    else:
-        output.write_bytes(signed.to_json())
-        err.print(f"signed head of {signed.size} events written to {output}")
+    write_output(signed.to_json(), output, f"signed head of {signed.size} events")
 
 
 def export_ledger(
     url: Annotated[str, typer.Argument(
         metavar="URL", help="The PostgreSQL ledger: postgresql://USER:PW@HOST:PORT/DB?schema=S.")],
-    file: Annotated[Path, typer.Argument(help="The new SQLite ledger file (never overwritten).")],
+    file: Annotated[Path, typer.Argument(
+        metavar="FILE", help="The new SQLite ledger file (never overwritten).")],
 ) -> None:
     """Copy a PostgreSQL ledger, in one snapshot, into a new SQLite ledger file that verifies
     to the same head (for auditors who verify offline)."""

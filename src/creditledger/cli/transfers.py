@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import typer
 
-from creditledger.cli.common import LedgerArgument, fail
+from creditledger.cli.common import LedgerArgument, fail, reading
+from creditledger.cli.output import FormatOption, JsonOption, chosen, emit_report
 from creditledger.domain.transfers.lineage import Lineage
 from creditledger.errors import CreditLedgerError
-from creditledger.services import CreditBank
 
 
 def register(app: typer.Typer) -> None:
@@ -21,25 +20,38 @@ def register(app: typer.Typer) -> None:
 
 def explain(
     ledger: LedgerArgument,
-    learner: Annotated[str, typer.Option("--learner", help="The learner id.")],
+    learner: Annotated[str, typer.Option("--learner", metavar="ID", help="The learner id.")],
     account: Annotated[str | None, typer.Option(
-        "--account", help="An account: requirement/<inst>/<prog>/<kind>/<code>, "
-        "achievement/<uuid> or conversion-loss.")] = None,
+        "--account", metavar="ACCOUNT", help="An account: requirement/<inst>/<prog>/<kind>/"
+        "<code>, achievement/<uuid> or conversion-loss.")] = None,
     exemption: Annotated[str | None, typer.Option(
-        "--exemption", help="The code of an exempt course or module.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the lineage as JSON.")] = False,
+        "--exemption", metavar="CODE", help="The code of an exempt course or module.")] = None,
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Explain where a learner's converted credits or exemption came from (溯源)."""
+    """Explain where a learner's converted credits or exemption came from (溯源): the lineage
+    as lines (table), one JSON object, or one CSV row per conversion."""
     try:
-        with CreditBank.open(ledger) as bank:
+        with reading(ledger) as bank:
             lineage = bank.explain(learner, account=account, exemption=exemption)
     except CreditLedgerError as e:
         fail(str(e))
-    if as_json:
-        data = json.loads(msgspec.json.encode(lineage))
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-    else:
-        typer.echo("\n".join(lineage_lines(lineage)))
+    data = msgspec.to_builtins(lineage)
+    emit_report(data, chosen(fmt, as_json), lambda: lineage_lines(lineage),
+                lambda: lineage_rows(lineage))
+
+
+def lineage_rows(lineage: Lineage) -> list[dict[str, Any]]:
+    """A lineage as records: one per conversion, with its rule, agreement and sources."""
+    return [{"learner_id": lineage.learner_id, "account": lineage.account,
+             "conversion_id": str(c.conversion_id), "on": c.on.isoformat(),
+             "status": c.status.value, "amount": str(c.amount), "pending": str(c.pending),
+             "rule": f"{c.rule.rule_id} v{c.rule.version}", "rule_kind": c.rule_kind.value,
+             "agreement": f"{c.agreement.code} v{c.agreement.version}" if c.agreement else "",
+             "sources": ";".join(s.facts.title for s in c.sources),
+             "source_positions": ";".join(str(e.position) for s in c.sources
+                                          for e in s.events)}
+            for c in lineage.conversions]
 
 
 def lineage_lines(lineage: Lineage) -> list[str]:

@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from creditledger.errors import UnusableLedgerError, ValidationError
+from creditledger.errors import KeyFileExistsError, UnusableLedgerError, ValidationError
 
 __all__ = ["InvalidSignature", "PublicKey", "SigningKey", "key_id_of"]
 
@@ -132,11 +132,27 @@ class SigningKey:
         )
 
     def save(self, path: str | Path, passphrase: bytes) -> Path:
-        """Write the key as encrypted PKCS#8 PEM, owner-readable only; never overwrites a file."""
+        """Write the key as encrypted PKCS#8 PEM, owner-readable only; never overwrites a file.
+
+        An existing file raises :class:`KeyFileExistsError` (it may hold another key); a file
+        that cannot be written, :class:`UnusableLedgerError` naming it. Either way nothing is
+        left behind: a key file is whole or absent.
+        """
         target = Path(path)
         pem = self.to_pem(passphrase)
-        with open(target, "xb", opener=_owner_only) as f:
-            f.write(pem)
+        try:
+            with open(target, "xb", opener=_owner_only) as f:
+                try:
+                    f.write(pem)
+                except BaseException:
+                    target.unlink(missing_ok=True)
+                    raise
+        except FileExistsError as e:
+            raise KeyFileExistsError(
+                f"signing key {path}: file exists; refusing to overwrite it") from e
+        except OSError as e:
+            raise UnusableLedgerError(
+                f"signing key {path}: cannot write ({e.strerror or e})") from e
         return target
 
     @classmethod

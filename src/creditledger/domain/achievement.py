@@ -24,6 +24,7 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
+import msgspec
 from eventsourcing.domain import event
 
 from creditledger.domain.achievement_record import (
@@ -57,6 +58,7 @@ from creditledger.domain.values import (
     CertificateDetails,
     CertificateLevel,
     CertificationMethod,
+    Correction,
     CourseResultDetails,
     Evidence,
     LearningRecordDetails,
@@ -85,6 +87,7 @@ class Achievement(BankAggregate):
         self.record = record
         self.status = AchievementStatus.RECOGNISED
         self.revocation: Revocation | None = None
+        self.corrections: tuple[Correction, ...] = ()
         self.linked_achievement_ids = record.linked_achievement_ids
 
     @classmethod
@@ -308,6 +311,37 @@ class Achievement(BankAggregate):
     def _revoked(self, revocation: Revocation) -> None:
         self.status = AchievementStatus.REVOKED
         self.revocation = revocation
+
+    def correct_score(self, *, score: Decimal, reason: str, today: date) -> None:
+        """Correct the score of a course result (成绩更正): the record keeps its natural key
+        and credits; the score it replaces, and why, stay in :attr:`corrections` and in the
+        history. A result corrected below its course's pass mark is revoked instead (credits
+        only on a pass): that check needs the course, and is the caller's."""
+        course = self.record.course
+        if self.record.kind is not AchievementKind.COURSE_RESULT or course is None \
+                or course.score is None:
+            raise ValidationError("score", "only a course result with a score is corrected; "
+                                  "revoke and record again anything else")
+        if self.revocation is not None:
+            raise AlreadyRevokedError(f"achievement {self.id} was revoked: it is not corrected")
+        new = validate_score(score, "score", scale=course.score_scale)
+        if new == course.score:
+            raise ValidationError("score", f"is already {new}")
+        text = validate_name(reason, "reason", max_length=2000)
+        day = validate_date(today, "today")
+        if day < self.record.recognised_on:
+            raise ValidationError("today", f"is before the recognition on "
+                                  f"{self.record.recognised_on}")
+        correction = Correction(previous_score=course.score, score=new, reason=text,
+                                corrected_on=day)
+        record = msgspec.structs.replace(
+            self.record, course=msgspec.structs.replace(course, score=new))
+        self._corrected(record=record, correction=correction)
+
+    @event("Corrected")
+    def _corrected(self, record: AchievementRecord, correction: Correction) -> None:
+        self.record = record
+        self.corrections = (*self.corrections, correction)
 
     def link(self, other_id: UUID) -> None:
         """Link an achievement of the same assessment (R9); linking twice changes nothing."""

@@ -254,6 +254,15 @@ class Revocation(msgspec.Struct, frozen=True, kw_only=True):
     revoked_on: date
 
 
+class Correction(msgspec.Struct, frozen=True, kw_only=True):
+    """A recorded score corrected (成绩更正): the score it replaced, why, and when."""
+
+    previous_score: Decimal
+    score: Decimal
+    reason: str
+    corrected_on: date
+
+
 class CurriculumModule(msgspec.Struct, frozen=True, kw_only=True):
     """A module (课程模块) of a programme: a named set of course codes."""
 

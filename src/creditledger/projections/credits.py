@@ -150,12 +150,13 @@ class CreditsProjection:
     """Learner accounts, balances per category, achievements and transcripts (R2–R5, R15)."""
 
     name: str = "credits"
-    version: int = 1
+    version: int = 2  # 2: corrections (Achievement.Corrected)
     tables: tuple[str, ...] = ("accounts", "balances", "achievements", "transcript")
     topics: frozenset[str] = frozenset({
         _topic(LearnerAccount, "Opened"), _topic(LearnerAccount, "Enrolled"),
         _topic(LearnerAccount, "Credited"), _topic(LearnerAccount, "Reversed"),
         _topic(Achievement, "Recognised"), _topic(Achievement, "Revoked"),
+        _topic(Achievement, "Corrected"),
     })
 
     def create(self, db: sqlite_utils.Database) -> None:
@@ -200,7 +201,7 @@ class CreditsProjection:
                 batch.open(c)
             elif kind == "Reversed":
                 batch.credit(c, -1)
-            else:  # Enrolled, Revoked: rare; applied on their own after everything before them
+            else:  # Enrolled, Revoked, Corrected: rare; applied on their own, in order
                 batch.flush()
                 getattr(self, f"_{kind}")(db, c)
                 batch.forget()
@@ -240,6 +241,18 @@ class CreditsProjection:
             learner_id, title, kind, category, amount = row
             self._line(db, learner_id, c, "revoked", title, kind, category, -amount,
                        f"{_value(rv.reason)}: {rv.note}")
+
+    def _Corrected(self, db: sqlite_utils.Database, c: Change) -> None:
+        fix = c.state["correction"]
+        db.execute("UPDATE achievements SET score=? WHERE achievement_id=?",
+                   [str(fix.score), c.originator_id])
+        row = db.execute(
+            "SELECT learner_id, title, kind, category FROM achievements WHERE achievement_id=?",
+            [c.originator_id]).fetchone()
+        if row is not None:
+            learner_id, title, kind, category = row
+            self._line(db, learner_id, c, "corrected", title, kind, category, 0,
+                       f"score {fix.previous_score} → {fix.score}: {fix.reason}")
 
     @staticmethod
     def _line(db: sqlite_utils.Database, learner_id: str, c: Change, entry: str, title: str,

@@ -4,6 +4,7 @@ the credits accumulated on them (学分积累)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from uuid import UUID
 
 from creditledger.crypto.keys import SigningKey
@@ -16,6 +17,8 @@ from creditledger.domain import (
     learner_account_id,
 )
 from creditledger.domain.base import snapshot
+from creditledger.projections import open_projector, queries
+from creditledger.projections.queries import TranscriptLine
 from creditledger.services.catalog import CatalogCommands
 
 
@@ -29,6 +32,23 @@ class AccountCommands(CatalogCommands):
     def balances(self, learner_id: str) -> dict[Category, Decimal]:
         """A learner's credits per category: recognised minus revoked."""
         return self._account(learner_id).balances()
+
+    def transcript(self, learner_id: str, *, views: str | Path | None = None
+                   ) -> list[TranscriptLine]:
+        """The learner's transcript (成绩单): achievements, revocations, corrections,
+        conversions and exemptions, in ledger order, each with its position in the chain —
+        the same lines, in the same shape, as the read model's
+        :func:`creditledger.projections.queries.transcript`, which it reads, caught up first
+        (a views database beside a ledger file, or ``views``; required on PostgreSQL).
+        :class:`NotFoundError` for an unknown learner."""
+        self._account(learner_id)
+        projector = open_projector(self._ledger, views)
+        try:
+            projector.catch_up()
+            lines: list[TranscriptLine] = queries.transcript(projector.db, learner_id)
+            return lines
+        finally:
+            projector.close()
 
     def achievement(self, achievement_id: UUID) -> Achievement:
         """An achievement (:class:`NotFoundError` naming ``achievement_id``)."""

@@ -67,10 +67,17 @@ class CreditBank(BatchCommands, CertificateCommands, PilotCommands, TranscriptCo
                                  policy=POLICY_V1))
 
     @classmethod
-    def open(cls, target: str | Path | None, *, env: dict[str, str] | None = None) -> Self:
+    def open(cls, target: str | Path | None, *, read_only: bool = False,
+             env: dict[str, str] | None = None) -> Self:
         """Open an existing credit bank ledger (a path, a ``postgresql://`` URL, or ``None``).
-        Refuses a bare event store (a ledger whose policy lets any key write anything)."""
-        ledger = Ledger.open(target, env=env)
+        Refuses a bare event store (a ledger whose policy lets any key write anything).
+
+        ``read_only=True`` (an auditor's copy, a reporting job) never writes, to the ledger or
+        beside it; queries work and every command raises
+        :class:`~creditledger.errors.ReadOnlyLedgerError`. A file or folder that is not
+        writable is opened read-only anyway (see
+        :meth:`creditledger.store.ledger.Ledger.open`)."""
+        ledger = Ledger.open(target, read_only=read_only, env=env)
         if ledger.policy == POLICY_OPEN:
             ledger.close()
             raise UnusableLedgerError(f"{target}: a bare event store (policy {POLICY_OPEN}), "

@@ -8,15 +8,22 @@ the bad ones go to that CSV. The second pass writes the good rows in units of ``
 rows, each one signed commit: the events the first pass decided, as long as nothing else has
 been written to the ledger meanwhile (else the rows' commands run again, see :class:`_Plan`).
 Re-running the same file is idempotent: what is already recorded identically is skipped; what
-conflicts is a bad row. A row that another writer makes conflicting *during* the write pass
-(after the dry run accepted it) raises its command's typed error; the chunks before it stay
-committed, and re-running the file completes the rest.
+conflicts is a bad row, and so is a row naming the same thing as an earlier row of the file with
+different values (a duplicate: both lines are named). Two imports of the same file at once both
+succeed: a row whose thing the other import records between this one's check and its command
+is checked again and found recorded. A row that another writer makes conflicting *during* the
+write pass (after the dry run accepted it) raises its command's typed error; the chunks before
+it stay committed, and re-running the file completes the rest.
 
-The file formats and row types are in :mod:`creditledger.services.batch_rows`.
+What cannot be imported at all is refused once, before any row: a signing key the ledger does
+not know, a rejects file that is the file being imported (or the ledger), and every problem of
+the file as a whole (see :mod:`creditledger.services.batch_files`). The file formats are in
+:mod:`creditledger.services.batch_files`, the row types in :mod:`creditledger.services.batch_rows`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from datetime import date
@@ -33,14 +40,18 @@ from creditledger.domain import (
     RuleRef,
     certificate_id,
     course_id,
+    institution_id,
     learner_account_id,
 )
 from creditledger.errors import (
     ConflictError,
     CreditLedgerError,
+    DuplicateAchievementError,
     ImportRejectedError,
+    NotFoundError,
     ValidationError,
 )
+from creditledger.services.batch_files import read_rows
 from creditledger.services.batch_rows import (
     AchievementRow,
     CertificateRow,
@@ -49,8 +60,10 @@ from creditledger.services.batch_rows import (
     LearnerRow,
     Row,
     RowError,
+    differing,
     parse,
-    read_rows,
+    quoted,
+    row_key,
     split_list,
     write_rejects,
 )
@@ -82,39 +95,56 @@ def _already(bank: BatchCommands, aggregate_id: Any, same: Callable[[Any], bool]
     raise ConflictError(f"{what} is already recorded with different values")
 
 
+def _once(bank: BatchCommands, aggregate_id: Any, same: Callable[[Any], bool], what: str,
+          create: Callable[[], Any]) -> None:
+    """Run ``create`` unless the thing is already recorded identically.
+
+    If another writer records it between the check and the command (which then refuses it as
+    already defined), it is checked again, now loaded: recorded identically, the row changes
+    nothing, as if it had been there all along; recorded otherwise, :class:`ConflictError`.
+    """
+    if _already(bank, aggregate_id, same, what):
+        return
+    try:
+        create()
+    except ValidationError:
+        if not _already(bank, aggregate_id, same, what):
+            raise
+
+
 def _learner(bank: BatchCommands, r: LearnerRow, signer: SigningKey) -> None:
     person = PersonalData(name=r.name, id_document_type=r.id_document_type,
                           id_document_number=r.id_document_number, contact=r.contact)
-    if _already(bank, learner_account_id(r.learner_id),
-                lambda a: (a.personal_data, a.learner_type.value, a.programme_code)
-                == (person, r.learner_type, r.programme_code), f"learner {r.learner_id}"):
-        return
-    bank.open_account(learner_id=r.learner_id, learner_type=r.learner_type,
-                      personal_data=person, programme_code=r.programme_code, signer=signer)
+    _once(bank, learner_account_id(r.learner_id),
+          lambda a: (a.personal_data, a.learner_type.value, a.programme_code)
+          == (person, r.learner_type, r.programme_code), f"learner {r.learner_id}",
+          lambda: bank.open_account(learner_id=r.learner_id, learner_type=r.learner_type,
+                                    personal_data=person, programme_code=r.programme_code,
+                                    signer=signer))
 
 
 def _course(bank: BatchCommands, r: CourseRow, signer: SigningKey) -> None:
     owner = bank.principal_of(signer)
-    if _already(bank, course_id(owner, r.code),
-                lambda c: (c.name, c.category.value, c.theory_hours, c.practice_hours)
-                == (r.name, r.category, r.theory_hours, r.practice_hours), f"course {r.code}"):
-        return
-    bank.define_course(code=r.code, name=r.name, category=r.category, nature=r.nature,
-                       course_type=r.course_type, attribute=r.attribute,
-                       theory_hours=r.theory_hours, practice_hours=r.practice_hours,
-                       difficulty=r.difficulty, assessment_method=r.assessment_method,
-                       pass_mark=r.pass_mark, programmes=split_list(r.programmes), signer=signer)
+    _once(bank, course_id(owner, r.code),
+          lambda c: (c.name, c.category.value, c.theory_hours, c.practice_hours)
+          == (r.name, r.category, r.theory_hours, r.practice_hours), f"course {r.code}",
+          lambda: bank.define_course(
+              code=r.code, name=r.name, category=r.category, nature=r.nature,
+              course_type=r.course_type, attribute=r.attribute, theory_hours=r.theory_hours,
+              practice_hours=r.practice_hours, difficulty=r.difficulty,
+              assessment_method=r.assessment_method, pass_mark=r.pass_mark,
+              programmes=split_list(r.programmes), signer=signer))
 
 
 def _certificate(bank: BatchCommands, r: CertificateRow, signer: SigningKey) -> None:
     issuer = bank.principal_of(signer)
     levels = split_list(r.levels)
-    if _already(bank, certificate_id(issuer, r.code),
-                lambda c: (c.name, sorted(v.value for v in c.levels)) == (r.name, sorted(levels)),
-                f"certificate {r.code}"):
-        return
-    bank.register_certificate(code=r.code, name=r.name, levels=levels, name_en=r.name_en,
-                              majors=split_list(r.majors), signer=signer)
+    _once(bank, certificate_id(issuer, r.code),
+          lambda c: (c.name, sorted(v.value for v in c.levels)) == (r.name, sorted(levels)),
+          f"certificate {r.code}",
+          lambda: bank.register_certificate(code=r.code, name=r.name, levels=levels,
+                                            name_en=r.name_en, majors=split_list(r.majors),
+                                            signer=signer))
 
 
 def _achievement(bank: BatchCommands, r: AchievementRow, signer: SigningKey, today: date) -> None:
@@ -165,24 +195,34 @@ def import_file(
     commit_size: int = 500,
     today: date | None = None,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
     """Import a file of learners, courses, certificates or achievements into the bank, signed
     by ``signer``: every row validated first, then written in signed commits of ``commit_size``
     rows (see the module's documentation for the rules). It is also the bank's command
-    ``bank.import_file(path, signer=...)``.
+    ``bank.import_file(path, signer=...)``. ``encoding`` names a CSV or JSON file's text
+    encoding if it is not UTF-8 (e.g. ``"gb18030"``).
 
     Raises :class:`~creditledger.errors.ImportRejectedError` (carrying the report with every bad
-    row) if a row is bad and ``skip_bad`` is not given; nothing is written then.
+    row) if a row is bad and ``skip_bad`` is not given; nothing is written then. What cannot be
+    imported at all raises before any row is read: :class:`~creditledger.errors.NotFoundError`
+    for a signing key the ledger does not know, :class:`~creditledger.errors.ValidationError`
+    naming ``signer``, ``skip_bad``, ``file``, ``encoding``, ``header`` or ``record_type``.
     """
     if commit_size < 1:
         raise ValidationError("commit_size", "must be at least 1")
+    _check_signer(bank, signer)
+    if skip_bad is not None:
+        _check_rejects_file(bank, Path(path), Path(skip_bad))
     day = today or date.today()
-    rows = read_rows(path, record_type)
+    rows = read_rows(path, record_type, encoding=encoding)
     report = ImportReport(rows=len(rows))
     plan = _Plan(bank)
     good = _validate(bank, rows, signer, day, report, progress, plan)
     if report.rejected and skip_bad is None:
         raise ImportRejectedError(report)
+    if skip_bad is not None:  # before the good rows: if it cannot be written, nothing is
+        _write_rejects(Path(skip_bad), report)
     if report.rejected:
         plan.usable = False  # a bad row may have left half-made changes in the dry run
     for chunk in _chunks(good, commit_size):
@@ -190,11 +230,41 @@ def import_file(
             _run_again(bank, chunk, signer, day, report)
         if progress:
             progress(report.rows + chunk[-1].line, 2 * report.rows)
-    if skip_bad is not None:
-        write_rejects(skip_bad, report.rejected)
-        report.rejects_file = str(skip_bad)
     return report
 
+
+def _write_rejects(path: Path, report: ImportReport) -> None:
+    try:
+        write_rejects(path, report.rejected)
+    except OSError as e:
+        raise ValidationError("skip_bad", f"cannot write {path}: {e.strerror or e}; nothing "
+                                          "was imported") from None
+    report.rejects_file = str(path)
+
+
+def _check_signer(bank: BatchCommands, signer: SigningKey) -> None:
+    """The signer's key must be registered to an institution (else no row could be)."""
+    principal = bank.principal_of(signer)  # NotFoundError naming signer
+    if not bank._exists(institution_id(principal)):
+        raise ValidationError("signer", f"key {signer.key_id} is the {principal} key, not an "
+                                        "institution's: rows are imported with the key of the "
+                                        "institution that records them")
+
+
+def _check_rejects_file(bank: BatchCommands, path: Path, rejects: Path) -> None:
+    """The rejects file must not be the file imported, nor the ledger, nor a folder."""
+    ledger_file = bank._ledger.env.get("SQLITE_DBNAME")
+    for other, what in ((path, "the file being imported"), (ledger_file, "the ledger")):
+        if other and rejects.exists() and os.path.exists(other) and \
+                os.path.samefile(rejects, other):
+            raise ValidationError("skip_bad", f"{rejects} is {what}: name another file for "
+                                              "the rejected rows")
+    if rejects.is_dir():
+        raise ValidationError("skip_bad", f"{rejects} is a folder: name a file for the "
+                                          "rejected rows")
+    if not rejects.parent.is_dir():
+        raise ValidationError("skip_bad", f"{rejects}: the folder {rejects.parent} does not "
+                                          "exist")
 
 
 class BatchCommands(RecognitionCommands):
@@ -242,26 +312,62 @@ def _run_again(bank: BatchCommands, chunk: Sequence[Row], signer: SigningKey, da
 def _validate(bank: BatchCommands, rows: Sequence[Row], signer: SigningKey, day: date,
               report: ImportReport, progress: Progress | None, plan: _Plan) -> list[Row]:
     good: list[Row] = []
+    first: dict[Any, Row] = {}  # what a row records -> the first row of the file recording it
     with bank._unit_of_work(signer, dry_run=True) as unit:
         plan.watch(unit)
         _preload_accounts(bank, unit, rows)
         for n, row in enumerate(rows, start=1):
-            try:
-                row.parsed = parse(row)
-                _apply(bank, row, signer, day)
-            except ValidationError as e:
-                report.rejected.append(RowError(line=row.line, field=e.field, problem=e.problem,
-                                                row=row.raw))
-            except CreditLedgerError as e:
-                report.rejected.append(RowError(line=row.line, field=getattr(e, "field", None)
-                                                or "row", problem=str(e), row=row.raw))
-            else:
+            error = _check_row(bank, row, signer, day, first)
+            if error is None:
                 good.append(row)
+            else:
+                report.rejected.append(error)
             plan.row_done(row)
             if progress and n % 1000 == 0:
                 progress(n, 2 * len(rows))
         plan.unwatch(unit)
     return good
+
+
+def _check_row(bank: BatchCommands, row: Row, signer: SigningKey, day: date,
+               first: dict[Any, Row]) -> RowError | None:
+    """Run the row's command in the dry run: its problem as a bad row, or ``None``."""
+    try:
+        _refuse_duplicate(row, first)
+        row.parsed = parse(row)
+        _apply(bank, row, signer, day)
+    except CreditLedgerError as e:
+        field, problem = _described(e)
+        return RowError(line=row.line, field=field, problem=problem, row=row.raw)
+    return None
+
+
+def _refuse_duplicate(row: Row, first: dict[Any, Row]) -> None:
+    """A row recording the same thing as an earlier row of the file must repeat it exactly."""
+    key = row_key(row)
+    if key is None:
+        return
+    earlier = first.setdefault(key, row)
+    changed = differing(earlier, row) if earlier is not row else []
+    if changed:
+        same = ", ".join(f"{column} {value}" for column, value in key[1] if value)
+        raise ValidationError(key[1][-1][0], f"duplicate: line {earlier.line} of this file has "
+                                             f"the same {same}, with a different "
+                                             f"{', '.join(changed)}")
+
+
+def _described(e: CreditLedgerError) -> tuple[str, str]:
+    """A command's refusal of a row as (column, problem in words)."""
+    if isinstance(e, ValidationError):
+        return e.field, e.problem
+    if isinstance(e, NotFoundError):
+        return e.field or e.kind, f"unknown {e.kind} {quoted(e.key)}"
+    if isinstance(e, DuplicateAchievementError):
+        listed = ", ".join(e.fields)
+        return listed or "row", (f"this achievement is already recorded with a different "
+                                 f"{listed}; the row is not a repeat of it")
+    field = getattr(e, "field", None) or "row"
+    return field, str(e).removeprefix(f"{field}: ")
 
 
 def _preload_accounts(bank: BatchCommands, unit: UnitOfWork, rows: Sequence[Row]) -> None:

@@ -1,23 +1,25 @@
-"""The rows a batch import reads (数据批处理): their types, the file formats, and the report.
+"""The rows a batch import reads (数据批处理): their types, how a row's cells become values,
+and the report.
 
-Files are UTF-8 (a BOM is accepted), with Chinese names as they are. A CSV file holds one record
-type (``record_type`` argument or a ``type`` column); a JSON file is an array of objects and a
-``.jsonl`` file one object per line, each with a ``type`` unless ``record_type`` is given. The
-columns are the fields of :class:`LearnerRow`, :class:`CourseRow`, :class:`CertificateRow` and
-:class:`AchievementRow`; list fields (``programmes``, ``levels``, ``majors``) are separated by
-``;``. Empty cells mean "not given".
+The columns are the fields of :class:`LearnerRow`, :class:`CourseRow`, :class:`CertificateRow`
+and :class:`AchievementRow`; list fields (``programmes``, ``levels``, ``majors``) are separated
+by ``;``. Empty cells mean "not given". Every cell is converted here, by its field's type, with
+each problem said in words and naming its column (text, a whole number, a number read as a
+``Decimal`` from its text, or a ``YYYY-MM-DD`` date). Reading the files (CSV, JSON, JSON Lines,
+Excel; encodings) is :mod:`creditledger.services.batch_files`.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 
@@ -112,6 +114,16 @@ ROW_TYPES: dict[str, type[msgspec.Struct]] = {
 }
 
 
+def columns_of(record_type: str) -> list[str]:
+    """The columns of a record type, in the order of its fields."""
+    return [f.name for f in msgspec.structs.fields(ROW_TYPES[record_type])]
+
+
+def required_columns_of(record_type: str) -> list[str]:
+    """The columns every row of a record type must fill."""
+    return [f.name for f in msgspec.structs.fields(ROW_TYPES[record_type]) if f.required]
+
+
 class RowError(msgspec.Struct, frozen=True, kw_only=True):
     """A bad row: where (line), which field, what is wrong, and the row as read."""
 
@@ -132,77 +144,158 @@ class ImportReport(msgspec.Struct, kw_only=True):
     rejects_file: str | None = None
 
 
-
-
 @dataclass
 class Row:
-    """One row of a file: its line, record type, raw cells and (once parsed) its value."""
+    """One row of a file: its line, record type, raw cells, (once parsed) its value, and a
+    problem found while reading it (``(field, problem)``), reported as the row's error."""
 
     line: int
     type: str
     raw: dict[str, Any]
     parsed: Any = field(default=None)
+    problem: tuple[str, str] | None = field(default=None)
 
 
-# -- reading -------------------------------------------------------------------------------------
-
-
-def read_rows(path: str | Path, record_type: str | None = None) -> list[Row]:
-    """Read a CSV, JSON or JSON Lines file into rows with their line numbers."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValidationError("file", f"cannot read {path} as UTF-8: {e}") from e
-    if p.suffix.lower() == ".json":
-        items = _decode_json(text)
-        rows = [(i, item) for i, item in enumerate(items, start=1)]
-    elif p.suffix.lower() == ".jsonl":
-        rows = [(n, _decode_json(line)) for n, line in enumerate(text.splitlines(), 1)
-                if line.strip()]
-    else:
-        reader = csv.DictReader(text.splitlines())
-        rows = [(reader.line_num, dict(r)) for r in reader]
-    return [_row(line, item, record_type) for line, item in rows]
-
-
-def _decode_json(text: str) -> Any:
-    try:
-        return msgspec.json.decode(text)
-    except msgspec.DecodeError as e:
-        raise ValidationError("file", f"not valid JSON: {e}") from e
-
-
-def _row(line: int, item: Any, record_type: str | None) -> Row:
-    if not isinstance(item, dict):
-        return Row(line, "?", {"value": item})
-    raw = {k: v for k, v in item.items() if v not in ("", None)}
-    kind = str(raw.pop("type", record_type or ""))
-    return Row(line, record_type or kind, raw)
+# -- parsing: each cell to its field's type, every problem in words ------------------------------
 
 
 def parse(row: Row) -> Any:
+    """The row as its record type (:class:`ValidationError` naming the column otherwise)."""
+    if row.problem is not None:
+        raise ValidationError(*row.problem)
     cls = ROW_TYPES.get(row.type)
+    if not row.type:
+        raise ValidationError("type", f"is required (one of {', '.join(RECORD_TYPES)}), "
+                                      "unless the import names the record type")
     if cls is None:
-        raise ValidationError("type", f"unknown record type {row.type!r}; one of {RECORD_TYPES}")
-    try:
-        return msgspec.convert(row.raw, type=cls, strict=False)
-    except msgspec.ValidationError as e:
-        raise _field_error(str(e)) from None
+        raise ValidationError("type", f"unknown record type {quoted(row.type)}; one of "
+                                      f"{', '.join(RECORD_TYPES)}")
+    fields = _FIELDS[row.type]
+    values = {}
+    for name, value in row.raw.items():
+        kind = fields.get(name)
+        if kind is None:
+            article = "an" if row.type[0] in "aeiou" else "a"
+            raise ValidationError(str(name), f"is not a column of {article} {row.type} record "
+                                             f"(its columns: {', '.join(columns_of(row.type))})")
+        values[name] = _CONVERT[kind](name, value)
+    for name in _REQUIRED[row.type]:
+        if name not in values:
+            raise ValidationError(name, "is required")
+    return cls(**values)
 
 
-def _field_error(message: str) -> ValidationError:
-    """Turn msgspec's "… - at `$.field`" into a ValidationError naming the field."""
-    m = re.search(r"at `\$\.([^`\[]+)", message)
-    field_name = m.group(1) if m else "row"
-    problem = re.sub(r"\s*-\s*at `[^`]*`", "", message)
-    missing = re.search(r"missing required field `([^`]+)`", message)
-    if missing:
-        field_name, problem = missing.group(1), "is required"
-    unknown = re.search(r"unknown field `([^`]+)`", message)
-    if unknown:
-        field_name, problem = unknown.group(1), "is not a column of this record type"
-    return ValidationError(field_name, problem)
+def _field_kinds(cls: type[msgspec.Struct]) -> dict[str, type]:
+    """Each field's type, without ``| None``."""
+    kinds = {}
+    for f in msgspec.structs.fields(cls):
+        args = [a for a in get_args(f.type) if a is not type(None)] or [f.type]
+        kinds[f.name] = args[0]
+    return kinds
+
+
+_FIELDS = {name: _field_kinds(cls) for name, cls in ROW_TYPES.items()}
+_REQUIRED = {name: required_columns_of(name) for name in ROW_TYPES}
+_WHOLE = re.compile(r"[+-]?\d{1,18}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def quoted(value: Any, limit: int = 40) -> str:
+    """A cell's value as a message shows it: quoted text (cut at ``limit``), or in words."""
+    if isinstance(value, str):
+        text = value if len(value) <= limit else value[:limit] + "…"
+        return f"'{text}'"
+    if isinstance(value, bool):
+        return f"the JSON value {str(value).lower()}"
+    if isinstance(value, int | float | Decimal):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def _text(name: str, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValidationError(name, f"must be text (in quotes), not {quoted(value)}")
+
+
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+        return int(value.strip())
+    raise ValidationError(name, f"must be a whole number, not {quoted(value)}")
+
+
+def _number(name: str, value: Any) -> Decimal:
+    number: Decimal | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, float):
+        number = Decimal(str(value))  # the shortest text that reads back as this float
+    elif isinstance(value, str) and len(value) <= 100:
+        with suppress(InvalidOperation):
+            number = Decimal(value.strip())
+    if number is None or not number.is_finite():
+        raise ValidationError(name, f"must be a number such as 88.5, not {quoted(value)}")
+    return number
+
+
+def _date(name: str, value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(name, f"{quoted(value)} is not a day of the calendar"
+                                  ) from None
+    raise ValidationError(name, f"must be a date written YYYY-MM-DD, not {quoted(value)}")
+
+
+_CONVERT: dict[type, Callable[[str, Any], Any]] = {
+    str: _text, int: _whole, Decimal: _number, date: _date,
+}
+
+
+# -- one thing twice in one file -----------------------------------------------------------------
+
+_KEYS: dict[str, tuple[str, ...]] = {
+    "learner": ("learner_id",), "course": ("code",), "certificate": ("code",),
+    "course_result": ("learner_id", "course_owner", "course_code", "term"),
+    "x_certificate": ("number",), "qualification_certificate": ("reference",),
+    "diploma": ("reference",), "training_record": ("learner_id", "reference"),
+    "online_course": ("learner_id", "reference"),
+}
+"""The columns that name the one thing a row records (its natural key, for the signer's
+institution). Certificates and qualification certificates share their numbers."""
+
+_KEY_KIND = {"qualification_certificate": "x_certificate", "online_course": "training_record"}
+
+
+def row_key(row: Row) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """What the row records: its kind and its key's (column, value) pairs (``None`` if the row
+    names no kind it can have)."""
+    kind = row.type
+    if kind == "achievement":
+        kind = str(row.raw.get("kind", ""))
+    columns = _KEYS.get(kind)
+    if columns is None:
+        return None
+    return _KEY_KIND.get(kind, kind), tuple((c, str(row.raw.get(c, ""))) for c in columns)
+
+
+def differing(first: Row, other: Row) -> list[str]:
+    """The columns whose cells differ between two rows (in the order of the second)."""
+    names = dict.fromkeys([*other.raw, *first.raw])
+    return [n for n in names if first.raw.get(n) != other.raw.get(n)]
 
 
 def split_list(value: str) -> list[str]:
@@ -210,7 +303,7 @@ def split_list(value: str) -> list[str]:
 
 
 def write_rejects(path: str | Path, rejected: Sequence[RowError]) -> None:
-    """Write the bad rows to a CSV: line, field, problem, then the row's own columns."""
+    """Write the bad rows to a CSV (UTF-8): line, field, problem, then the row's own columns."""
     columns: dict[str, None] = {}
     for r in rejected:
         columns.update(dict.fromkeys(r.row))

@@ -10,6 +10,12 @@ and queries, never the event store's ``save``, ``load`` or repository.
 
 from __future__ import annotations
 
+import functools
+import inspect
+import io
+import random
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -18,7 +24,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import RecordConflictError, Recording
+from eventsourcing.persistence import MapperDeserialisationError, RecordConflictError, Recording
 
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import (
@@ -26,20 +32,56 @@ from creditledger.domain import (
     InstitutionKind,
     institution_id,
 )
-from creditledger.errors import ConflictError, NotAuthorisedError, NotFoundError
+from creditledger.errors import (
+    ConcurrentWriteError,
+    NotAuthorisedError,
+    NotFoundError,
+    UnusableLedgerError,
+)
 from creditledger.store.ledger import Ledger, UnitOfWork
 from creditledger.store.registry import KeyRegistry
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 
+COMMAND_ATTEMPTS = 8
+"""How often a command of the bank runs, each time on fresh state, while other writers keep
+changing one of its records first; then :class:`~creditledger.errors.ConcurrentWriteError`."""
+RETRY_PAUSE = 0.002
+"""Seconds: before attempt ``n + 1`` a command waits a random time of up to ``n`` times this,
+so that writers that collided do not collide again in step."""
+
 
 class BankCore:
-    """The credit bank's private state and the helpers every command uses."""
+    """The credit bank's private state and the helpers every command uses.
+
+    Every public method of every class built on it (each command group, and ``CreditBank``
+    itself) runs through :func:`_command`: a command that loses the race for one of its records
+    to another writer is run again, whole, on fresh state, and a command's errors are the
+    library's own. This is done here, when a class is defined, so that no command can forget it.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _wrap_commands(cls)
 
     def __init__(self, ledger: Ledger) -> None:
         """Use :meth:`CreditBank.create` or :meth:`CreditBank.open`."""
         self._ledger = ledger
+        self._calls = threading.local()  # per thread: how deep in commands it is
+
+    def _nested(self) -> bool:
+        """Whether this call is part of a larger one (a command calling another, or any command
+        inside a unit of work): then only the outermost runs again on a conflict."""
+        return self._ledger.in_unit_of_work or getattr(self._calls, "depth", 0) > 0
+
+    @contextmanager
+    def _outermost(self) -> Iterator[None]:
+        self._calls.depth = 1
+        try:
+            yield
+        finally:
+            self._calls.depth = 0
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -132,20 +174,65 @@ class BankCore:
 
 def retrying(command: Callable[[], T], attempts: int, *, typed: bool = True) -> T:
     """Run ``command``; if another writer changed one of its aggregates first, run it again on
-    fresh state (every check runs again). Still losing after ``attempts``: :class:`ConflictError`
-    (or, with ``typed=False``, eventsourcing's ``RecordConflictError``)."""
-    for _ in range(attempts - 1):
+    fresh state (every check runs again), after a short random pause. Still losing after
+    ``attempts``: :class:`~creditledger.errors.ConcurrentWriteError` (a ``ConflictError``; or,
+    with ``typed=False``, eventsourcing's ``RecordConflictError``)."""
+    for attempt in range(1, attempts):
         try:
             return command()
         except RecordConflictError:
-            continue
+            time.sleep(random.uniform(0, RETRY_PAUSE * attempt))
     try:
         return command()
     except RecordConflictError as e:
         if not typed:
             raise
-        raise ConflictError(f"other writers changed the same records {attempts} times in a "
-                            "row; nothing was written, try again") from e
+        raise ConcurrentWriteError(f"other writers changed the same records {attempts} times "
+                                   "in a row; nothing was written, try again") from e
+
+
+def _command(method: Callable[..., T]) -> Callable[..., T]:
+    """``method`` as a command of the bank: outermost, it is run again whole on a conflict
+    (:func:`retrying`, :data:`COMMAND_ATTEMPTS`), with one-shot iterators among its arguments
+    read once first so that every run sees the same values; nested in another command or a
+    unit of work it runs once, and the outermost call runs again. A stored event that cannot be
+    decoded is :class:`~creditledger.errors.UnusableLedgerError` naming the ledger."""
+
+    @functools.wraps(method)
+    def command(self: BankCore, *args: Any, **kwargs: Any) -> T:
+        if self._nested():
+            return method(self, *args, **kwargs)
+        args = tuple(_replayable(a) for a in args)
+        kwargs = {k: _replayable(v) for k, v in kwargs.items()}
+        try:
+            with self._outermost():
+                return retrying(lambda: method(self, *args, **kwargs), COMMAND_ATTEMPTS)
+        except MapperDeserialisationError as e:
+            raise UnusableLedgerError(f"{self._ledger.where}: damaged ledger ({e}); run "
+                                      "`creditledger verify` on it") from e
+
+    command.__bank_command__ = True  # type: ignore[attr-defined]
+    return command
+
+
+def _replayable(value: Any) -> Any:
+    """A one-shot iterator (a generator...) as a tuple: a command may run more than once."""
+    if isinstance(value, Iterator) and not isinstance(value, io.IOBase):
+        return tuple(value)
+    return value
+
+
+def _wrap_commands(cls: type) -> None:
+    """Make every public method ``cls`` defines a :func:`_command` (properties, class and
+    static methods are not commands: they are left alone)."""
+    for name, value in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.isfunction(value):
+            continue
+        if not getattr(value, "__bank_command__", False):
+            setattr(cls, name, _command(value))
+
+
+_wrap_commands(BankCore)
 
 
 def today() -> date:

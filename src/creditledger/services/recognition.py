@@ -24,6 +24,7 @@ from creditledger.domain import (
     CertificateDetails,
     CertificateLevel,
     CertificationMethod,
+    Course,
     Evidence,
     LearnerAccount,
     LearningRecordDetails,
@@ -31,12 +32,17 @@ from creditledger.domain import (
     RuleRef,
     check_may_recognise,
     check_retry,
+    course_id,
     recognise_joint_assessment,
 )
 from creditledger.domain.base import snapshot
 from creditledger.errors import NotAuthorisedError, ValidationError
 from creditledger.services.core import today as today_
-from creditledger.services.transfers import TransferCommands, reversed_conversions
+from creditledger.services.transfers import (
+    TransferCommands,
+    corrected_conversions,
+    reversed_conversions,
+)
 
 LEARNING_RECORD_KINDS = frozenset(
     {
@@ -253,4 +259,30 @@ class RecognitionCommands(TransferCommands):
         account.reverse_achievement(achievement)
         transfers = reversed_conversions(self, achievement)  # conversions resting on it, if any
         self._save(achievement, account, transfers, signer=signer)
+        return snapshot(achievement)
+
+    def correct_result(self, achievement_id: UUID, *, score: Decimal, reason: str,
+                       signer: SigningKey, today: date | None = None) -> Achievement:
+        """The certifying school corrects a recorded course result's score (成绩更正), with a
+        reason: the record keeps its key and credits, the old score and the reason stay in its
+        history (``explain`` and the transcript show both). Every conversion resting on the
+        result is reversed in the same commit (a compensating entry; convert again if it still
+        qualifies). A score below the course's pass mark is refused: revoke the result."""
+        principal = self._principal(signer)
+        achievement = self._achievement(achievement_id)
+        if achievement.record.certified_by != principal:
+            raise NotAuthorisedError(f"{principal} may not correct an achievement certified by "
+                                     f"{achievement.record.certified_by}")
+        course_details = achievement.record.course
+        if course_details is not None:
+            course = self._optional(Course, course_id(course_details.institution,
+                                                      course_details.course_code))
+            if course is not None and Decimal(score) < course.pass_mark:
+                raise ValidationError("score", f"{score} is below the pass mark "
+                                      f"{course.pass_mark} of {course.code}: a failed result "
+                                      "earns no credits — revoke it instead")
+        day = today or today_()
+        achievement.correct_score(score=score, reason=reason, today=day)
+        transfers = corrected_conversions(self, achievement)
+        self._save(achievement, transfers, signer=signer)
         return snapshot(achievement)

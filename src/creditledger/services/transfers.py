@@ -349,6 +349,20 @@ def reversed_conversions(bank: TransferCommands, achievement: Achievement
     return ledger if changed else None
 
 
+def corrected_conversions(bank: TransferCommands, achievement: Achievement
+                          ) -> CreditTransfers | None:
+    """The learner's transfer ledger with every conversion resting on a corrected result
+    reversed (to be saved in the correction's commit), or None if nothing rests on it."""
+    correction = achievement.corrections[-1] if achievement.corrections else None
+    ledger = bank._optional(CreditTransfers, credit_transfers_id(achievement.learner_id))
+    if ledger is None or correction is None:
+        return None
+    reason = (f"source corrected (score {correction.previous_score} → {correction.score}): "
+              f"{correction.reason}")[:2000]
+    changed = ledger.reverse_source(achievement.id, reason=reason, on=correction.corrected_on)
+    return ledger if changed else None
+
+
 def retrying_untyped(command: Callable[[], T]) -> T:
     """Run ``command``, again on fresh state if another writer changed the same learner's
     ledger first (every check runs again); the last conflict is eventsourcing's own."""

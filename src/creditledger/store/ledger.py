@@ -4,10 +4,16 @@ A :class:`Ledger` is one SQLite file (the embedded default). It is created once 
 whose public half goes into the genesis event; institutions' keys are then registered in the
 ledger by the root. Every ``save`` must name the signer; the store refuses unsigned commits and
 keys that are unknown, not yet valid, or revoked.
+
+Creating is all or nothing: a file is built beside its final name and linked into place only
+once its genesis is written, and a PostgreSQL schema the creation made is dropped if it fails.
+Opening can be read-only (asked for, or because the file or its folder is not writable): then
+nothing is ever written, and a write raises :class:`~creditledger.errors.ReadOnlyLedgerError`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import uuid
@@ -21,22 +27,25 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import MutableOrImmutableAggregate
-from eventsourcing.persistence import Mapper, Recording
+from eventsourcing.persistence import Mapper, PersistenceError, Recording
 from eventsourcing.utils import get_topic
 
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.domain.policy import POLICIES, Role, Signer
 from creditledger.errors import (
     ConflictError,
+    LedgerError,
     NotAuthorisedError,
     NotFoundError,
+    ReadOnlyLedgerError,
     UnusableLedgerError,
     ValidationError,
 )
 from creditledger.store.mapper import LedgerMapper
 from creditledger.store.merkle import MerkleSQLiteApplicationRecorder
-from creditledger.store.readers import probe_ledger_file
+from creditledger.store.readers import needs_immutable, probe_ledger_file
 from creditledger.store.registry import KeyEntry, KeyRegistry, registry_id
+from creditledger.store.sqlite import ChainedSQLiteApplicationRecorder
 
 
 def sqlite_env(path: str | Path) -> dict[str, str]:
@@ -95,6 +104,8 @@ class Ledger(Application[UUID]):
         self._ledger_id: str | None = None
         self._unit: UnitOfWork | None = None
         self._principals: dict[str, str] = {}  # key id -> principal, see principal_of
+        self._read_only = ""  # why the ledger is read-only; "" if it is not
+        self._where = _describe(self.env)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return LedgerMapper(
@@ -123,50 +134,139 @@ class Ledger(Application[UUID]):
         :func:`creditledger.store.postgres.postgres_env`), or ``None`` to take eventsourcing's
         PostgreSQL settings (``PERSISTENCE_MODULE=eventsourcing.postgres`` and ``POSTGRES_*``)
         from ``env`` and the process environment. Refuses a target that already holds a ledger.
+
+        All or nothing: a creation that fails leaves no file (nor ``-wal``, ``-shm``) and no
+        tables or schema it made. Bad arguments are refused before anything is touched:
+        :class:`ValidationError` naming ``root_key``, ``ledger_id`` or ``policy``;
+        :class:`UnusableLedgerError` naming a path that is a folder or whose folder is missing.
         """
+        ledger_id = _check_genesis(root_key, ledger_id, policy)
         if target is None or _is_postgres_url(target):
-            ledger = cls(_postgres_target_env(target, env))
-            if ledger.recorder.max_notification_id():
-                where = _describe_postgres(ledger.env)
-                ledger.close()
-                raise ConflictError(f"{where} already holds a ledger; open it instead")
-        else:
-            p = Path(target)
-            if p.exists() and p.stat().st_size > 0:
-                raise ConflictError(
-                    f"{target}: file exists; refusing to overwrite it with a new ledger")
-            ledger = cls({**sqlite_env(p), **(env or {})})
+            return cls._create_postgres(target, root_key, ledger_id, env, policy)
+        return cls._create_file(Path(target), root_key, ledger_id, env, policy)
+
+    @classmethod
+    def _create_file(cls, path: Path, root_key: SigningKey, ledger_id: str,
+                     env: dict[str, str] | None, policy: str) -> Any:
+        """Write the genesis into a file of its own beside ``path``, fold its write-ahead log
+        into it, and only then link it to ``path``: no one ever sees a half-made ledger there,
+        and a failure (or a crash) leaves nothing under that name."""
+        _check_new_file(path)
+        building = path.with_name(f".{path.name}.creating-{uuid.uuid4().hex[:12]}")
         try:
-            ledger._genesis(root_key, ledger_id or str(uuid.uuid4()), policy)
+            ledger = cls({**sqlite_env(building), **(env or {}),
+                          "SQLITE_DBNAME": str(building.absolute())})
+            try:
+                ledger._genesis(root_key, ledger_id, policy)
+            finally:
+                ledger.close()
+            _fold_journal(building)
+            _claim(building, path)
+        finally:
+            _remove_file_set(building)
+        return cls.open(path, env=env)
+
+    @classmethod
+    def _create_postgres(cls, target: str | Path | None, root_key: SigningKey, ledger_id: str,
+                         env: dict[str, str] | None, policy: str) -> Any:
+        """Create the tables (and the schema) if need be and write the genesis; if that fails,
+        drop again whatever this creation made."""
+        ledger = cls({**_postgres_target_env(target, env), "CREATE_TABLE": "no"})
+        recorder: Any = ledger.recorder
+        made: tuple[bool, bool] | None = None  # (the schema, the tables) existed before
+        try:
+            made = _pg_existing(recorder)
+            recorder.create_table()
+            if recorder.max_notification_id():
+                raise ConflictError(f"{ledger.where} already holds a ledger; open it instead")
+            ledger._genesis(root_key, ledger_id, policy)
         except BaseException:
+            if made is not None and not made[1]:
+                _pg_drop_unused(recorder, drop_schema=not made[0])
             ledger.close()
             raise
         return ledger
 
     @classmethod
-    def open(cls, target: str | Path | None, *, env: dict[str, str] | None = None) -> Any:
+    def open(cls, target: str | Path | None, *, read_only: bool = False,
+             env: dict[str, str] | None = None) -> Any:
         """Open an existing ledger (a path, a ``postgresql://`` URL, or ``None``: see
-        :meth:`create`); refuse anything that is not one."""
+        :meth:`create`); refuse anything that is not one (:class:`UnusableLedgerError`, also
+        for a file that turns out damaged).
+
+        ``read_only=True`` never writes, to the ledger or beside it: a file is opened with
+        SQLite's ``mode=ro`` (and ``immutable=1`` if its folder is not writable, or it is a
+        WAL-mode copy: see :func:`creditledger.store.readers.needs_immutable`), with no switch
+        to WAL and no schema check; a PostgreSQL ledger in read-only transactions. A file, or
+        a folder, that is not writable is opened read-only even without it. Either way queries
+        work, and anything that would write raises :class:`ReadOnlyLedgerError` naming the
+        ledger and why.
+        """
         if target is None or _is_postgres_url(target):
             # The tables must exist already: creating them would take locks for nothing.
             ledger = cls({**_postgres_target_env(target, env), "CREATE_TABLE": "no"})
-            try:
+            return ledger._check_opened("opened with read_only=True" if read_only else "")
+        path = Path(target)
+        immutable = needs_immutable(path)  # decided before the probe has opened the file
+        ledger_id = probe_ledger_file(path)
+        reason = "opened with read_only=True" if read_only else _not_writable(path)
+        # The tables exist (the probe saw them): creating them again would take the write lock.
+        ledger = cls({**sqlite_env(path), "CREATE_TABLE": "no", **(env or {})})
+        ledger._where = str(target)
+        ledger._ledger_id = ledger_id
+        return ledger._check_opened(reason, immutable=immutable)
+
+    def _check_opened(self, read_only: str, *, immutable: bool = False) -> Ledger:
+        """Make the ledger read-only if ``read_only`` says why, then read what every use of it
+        needs (its id, its key registry), so that a ledger that cannot be read is refused now;
+        close it if so."""
+        try:
+            if read_only:
+                self._make_read_only(read_only, immutable=immutable)
+            if self._ledger_id is None:
                 from creditledger.store.postgres import ledger_info
 
-                ledger._ledger_id = ledger_info(ledger.recorder)["ledger_id"]
-            except BaseException:
-                ledger.close()
-                raise
-            return ledger
-        ledger_id = probe_ledger_file(target)
-        # The tables exist (the probe saw them): creating them again would take the write lock.
-        ledger = cls({**sqlite_env(target), "CREATE_TABLE": "no", **(env or {})})
-        ledger._ledger_id = ledger_id
-        return ledger
+                self._ledger_id = ledger_info(self.recorder)["ledger_id"]
+            self.registry  # noqa: B018  (read: it must load)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _make_read_only(self, reason: str, *, immutable: bool = False) -> None:
+        """From now on, open every connection read-only and refuse every write (call before
+        the first statement)."""
+        self._read_only = reason
+        recorder = self.recorder
+        if isinstance(recorder, ChainedSQLiteApplicationRecorder):
+            recorder.open_read_only(immutable=immutable)
+            return
+        pool = getattr(getattr(recorder, "datastore", None), "pool", None)
+        kwargs = getattr(pool, "kwargs", None)
+        if isinstance(kwargs, dict):  # PostgreSQL: every transaction of every connection
+            options = f"{kwargs.get('options', '')} -c default_transaction_read_only=on"
+            kwargs["options"] = options.strip()
+            _check_read_only(pool)
+
+    @property
+    def read_only(self) -> str:
+        """Why the ledger is read-only (``""`` if it is not): writes raise
+        :class:`ReadOnlyLedgerError`."""
+        return self._read_only
+
+    @property
+    def where(self) -> str:
+        """The ledger's file, or its PostgreSQL URL without the password, for messages."""
+        return self._where
+
+    def _refuse_if_read_only(self) -> None:
+        if self._read_only:
+            raise ReadOnlyLedgerError(
+                f"{self._where}: the ledger is read-only ({self._read_only}); nothing was "
+                "written")
 
     def _genesis(self, root_key: SigningKey, ledger_id: str, policy: str) -> None:
-        if policy not in POLICIES:
-            raise ValidationError("policy", f"{policy!r} is not one of {sorted(POLICIES)}")
+        _check_genesis(root_key, ledger_id, policy)
         if policy and self.env.get("CIPHER_TOPIC"):
             raise ValidationError("policy", "a ledger-wide cipher hides the events the write "
                                             "policy reads; a policy ledger encrypts per learner")
@@ -185,11 +285,12 @@ class Ledger(Application[UUID]):
         close the log is folded into the ledger file and the file is switched back to the
         rollback journal, so that copying the one ``.ledger`` file copies everything (the next
         open switches to WAL again). If another process still has the ledger open, this is
-        skipped: its last close will do it.
+        skipped: its last close will do it; and for a ledger opened read-only.
         """
         super().close()
         db_name = self.env.get("SQLITE_DBNAME") or ""
-        if self.env.get("PERSISTENCE_MODULE") != "eventsourcing.sqlite" or "memory" in db_name:
+        if (self.env.get("PERSISTENCE_MODULE") != "eventsourcing.sqlite" or "memory" in db_name
+                or self._read_only):  # a read-only ledger is never written, not even here
             return
         try:  # mode=rw: closing never creates a file, whatever happened to this one
             conn = sqlite3.connect(f"{Path(db_name).absolute().as_uri()}?mode=rw", uri=True,
@@ -229,6 +330,7 @@ class Ledger(Application[UUID]):
         if unit is not None:
             unit.stage(objs, signer)
             return []
+        self._refuse_if_read_only()
         return super().save(*objs, signer=signer, **kwargs)
 
     def load(self, aggregate_id: UUID) -> Any:
@@ -277,6 +379,7 @@ class Ledger(Application[UUID]):
         finally:
             self._unit = None
         if not dry_run and unit.staged:
+            self._refuse_if_read_only()
             unit.recordings = super().save(*unit.staged.values(), signer=signer)
 
     # -- key registry ----------------------------------------------------------------------
@@ -429,7 +532,165 @@ def _postgres_target_env(target: str | Path | None, env: dict[str, str] | None) 
         {k: v for k, v in settings.items() if k.startswith(("POSTGRES_", "PERSISTENCE_"))})
 
 
-def _describe_postgres(env: Any) -> str:
-    from creditledger.store.postgres_connect import describe
+def _describe(env: Any) -> str:
+    """Where a ledger is, for messages: its file, or its PostgreSQL URL without the password."""
+    if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+        from creditledger.store.postgres_connect import describe
 
-    return describe(dict(env))
+        return describe(dict(env))
+    return str(env.get("SQLITE_DBNAME") or "the ledger")
+
+
+# -- creating: arguments first, then all or nothing ---------------------------------------------
+
+
+def _check_genesis(root_key: object, ledger_id: object, policy: object) -> str:
+    """The ledger id to create (a new one if none is given), once every argument of the
+    genesis is known good: nothing is touched before."""
+    if not isinstance(root_key, SigningKey):
+        raise ValidationError("root_key", f"must be a SigningKey (the ledger's root key), not "
+                                          f"{type(root_key).__name__}")
+    if ledger_id is not None and (not isinstance(ledger_id, str) or not ledger_id.strip()):
+        raise ValidationError("ledger_id", "must be a non-empty string, or None for a new id")
+    if policy not in POLICIES:
+        raise ValidationError("policy", f"{policy!r} is not one of {sorted(POLICIES)}")
+    return ledger_id or str(uuid.uuid4())
+
+
+def _check_new_file(path: Path) -> None:
+    """``path`` may become a new ledger file: not a folder, not a file holding something, in a
+    folder that exists and is writable."""
+    if path.is_dir():
+        raise UnusableLedgerError(f"{path}: a folder; give the path of the ledger file to create")
+    if path.exists() and path.stat().st_size > 0:
+        raise ConflictError(f"{path}: file exists; refusing to overwrite it with a new ledger")
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise UnusableLedgerError(f"{path}: no folder {folder} to create the ledger in")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UnusableLedgerError(f"{path}: the folder {folder} is not writable")
+
+
+def _fold_journal(path: Path) -> None:
+    """Fold the write-ahead log into the file and leave it in rollback-journal mode, so that
+    the one file holds everything (its ``-wal`` stays behind when it is linked elsewhere)."""
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=rw", uri=True, timeout=5)
+        try:
+            mode = conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise UnusableLedgerError(f"{path}: cannot finish the new ledger ({e})") from e
+    if str(mode).lower() != "delete":
+        raise UnusableLedgerError(f"{path}: cannot finish the new ledger (journal {mode})")
+
+
+def _claim(built: Path, path: Path) -> None:
+    """Give the finished file ``built`` the name ``path``, never over a file that holds
+    something (an empty file there, e.g. from ``mkstemp``, is replaced)."""
+    try:
+        os.link(built, path)
+        return
+    except FileExistsError:
+        if path.stat().st_size > 0:
+            raise ConflictError(f"{path}: file exists; refusing to overwrite it with a new "
+                                "ledger") from None
+    except OSError:  # a file system without hard links: claim the name, then move into it
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            if path.stat().st_size > 0:
+                raise ConflictError(f"{path}: file exists; refusing to overwrite it with a "
+                                    "new ledger") from None
+    os.replace(built, path)
+
+
+def _remove_file_set(path: Path) -> None:
+    """Remove a SQLite file and whatever SQLite keeps beside it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _check_read_only(pool: Any) -> None:
+    """Make every connection a PostgreSQL pool gives out read-only before it is used.
+
+    New connections are, by their ``options``; but eventsourcing's recorder connected already
+    while it was made, so each connection is also checked as the pool hands it out (psycopg's
+    pool ``check``): the server reports ``default_transaction_read_only`` with every connection
+    (PostgreSQL 14 and later), so a connection that is read-only costs no round trip, and one
+    that is not is made so once.
+    """
+    previous = getattr(pool, "_check", None)
+
+    def check(conn: Any) -> None:
+        if previous is not None:
+            previous(conn)
+        if conn.info.parameter_status("default_transaction_read_only") != "on":
+            conn.execute("SET SESSION default_transaction_read_only = on")
+            if not conn.autocommit:
+                conn.commit()
+
+    pool._check = check
+
+
+def _pg_existing(recorder: Any) -> tuple[bool, bool]:
+    """Whether the ledger's schema, and its events table, exist on the server already."""
+    from creditledger.store.postgres_connect import unavailable_as_error
+
+    datastore = recorder.datastore
+    with unavailable_as_error("creating the ledger", datastore=datastore), \
+            datastore.transaction(commit=False) as curs:
+        curs.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s),"
+                     " to_regclass(quote_ident(%s) || '.stored_events') IS NOT NULL",
+                     (datastore.schema, datastore.schema))
+        row = curs.fetchone()
+    values = list(row.values()) if isinstance(row, dict) else list(row)
+    return bool(values[0]), bool(values[1])
+
+
+PG_LEDGER_OBJECTS = (
+    "DROP TABLE IF EXISTS ledger_info, stored_events, ledger_commits, merkle_nodes CASCADE",
+    "DROP FUNCTION IF EXISTS creditledger_append_only(), creditledger_merkle_fence()",
+)
+"""What :data:`creditledger.store.postgres.PG_SCHEMA` makes in a schema that was there before."""
+
+
+def _pg_drop_unused(recorder: Any, *, drop_schema: bool) -> None:
+    """Drop the tables (and, if this creation made it, the schema) a failed creation made,
+    unless a genesis is in them after all (another creator's, or this one's if only its
+    confirmation was lost). Best effort: the creation's own error is what the caller sees."""
+    from psycopg.sql import SQL, Identifier
+
+    datastore = recorder.datastore
+    with contextlib.suppress(LedgerError, PersistenceError), \
+            datastore.transaction(commit=True) as curs:
+        schema = Identifier(datastore.schema)
+        curs.execute(SQL("LOCK TABLE {0}.stored_events IN ACCESS EXCLUSIVE MODE").format(schema))
+        curs.execute(SQL("SELECT EXISTS (SELECT 1 FROM {0}.stored_events)").format(schema))
+        row = curs.fetchone()
+        if any(row.values() if isinstance(row, dict) else row):
+            return
+        if drop_schema:
+            curs.execute(SQL("DROP SCHEMA {0} CASCADE").format(schema))
+            return
+        for statement in PG_LEDGER_OBJECTS:
+            curs.execute(statement.encode())
+
+
+# -- opening: read-only when it cannot write -----------------------------------------------------
+
+
+def _writable_folder(path: Path) -> bool:
+    """Whether SQLite may create files (``-wal``, ``-shm``, ``-journal``) beside ``path``."""
+    return os.access(path.absolute().parent, os.W_OK | os.X_OK)
+
+
+def _not_writable(path: Path) -> str:
+    """Why the ledger file ``path`` cannot be written (``""`` if it can): the file, or its
+    folder (where SQLite keeps its write-ahead log), is not writable by this process."""
+    if not os.access(path, os.W_OK):
+        return f"the file {path} is not writable"
+    if not _writable_folder(path):
+        return f"its folder {path.absolute().parent} is not writable"
+    return ""

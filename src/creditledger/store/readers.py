@@ -62,10 +62,40 @@ def is_postgres_target(target: object) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
+def needs_immutable(path: str | Path) -> bool:
+    """Whether to read the file ``immutable=1`` rather than only ``mode=ro``.
+
+    When its folder is not writable (SQLite could not open a WAL file's ``-shm`` there), and
+    when the file is in WAL mode with no ``-wal`` beside it (a copy taken while a writer had it
+    open): SQLite would otherwise create ``-wal`` and ``-shm`` files beside it, and leave them.
+    Immutable, SQLite takes no lock: the file must not change while it is read, which nobody
+    can do in a folder that is not writable, nor (as a rule) to such a copy.
+    """
+    p = Path(path).absolute()
+    if not os.access(p.parent, os.W_OK | os.X_OK):
+        return True
+    try:
+        with open(p, "rb") as f:
+            header = f.read(20)
+    except OSError:
+        return False  # opening it will say what is wrong
+    in_wal_mode = header[18:20] == b"\x02\x02"
+    return in_wal_mode and not Path(f"{p}-wal").exists()
+
+
+def read_only_uri(path: str | Path, *, immutable: bool | None = None) -> str:
+    """The SQLite URI that reads the file ``path`` without writing anything, to it or beside
+    it: ``mode=ro``, and ``immutable=1`` if ``immutable`` (default: :func:`needs_immutable`)."""
+    uri = f"{Path(path).absolute().as_uri()}?mode=ro"
+    if immutable is None:
+        immutable = needs_immutable(path)
+    return f"{uri}&immutable=1" if immutable else uri
+
+
 def probe_ledger_file(path: str | Path) -> str:
     """Return the ledger id stored in ``path``; raise :class:`UnusableLedgerError` otherwise.
 
-    Opens the file read-only: probing never creates or changes a file.
+    Opens the file read-only (:func:`read_only_uri`): probing never creates or changes a file.
     """
     p = Path(path)
     if not p.exists():
@@ -75,7 +105,7 @@ def probe_ledger_file(path: str | Path) -> str:
     if p.stat().st_size == 0:
         raise UnusableLedgerError(f"{path}: empty file, not a ledger")
     try:
-        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(read_only_uri(p.resolve()), uri=True)
         try:
             rows = conn.execute("SELECT name, value FROM ledger_info").fetchall()
         finally:
@@ -164,7 +194,7 @@ class SQLiteReader(LedgerReader):
         if writable:
             self.conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         else:
-            self.conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+            self.conn = sqlite3.connect(read_only_uri(Path(path).resolve()), uri=True)
         self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows:

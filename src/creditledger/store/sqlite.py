@@ -15,10 +15,17 @@ from __future__ import annotations
 import functools
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
+from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, Notification, StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    Notification,
+    PersistenceError,
+    StoredEvent,
+)
 from eventsourcing.sqlite import (
     SQLITE3_DEFAULT_LOCK_TIMEOUT,
     SQLiteApplicationRecorder,
@@ -29,8 +36,15 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from creditledger.errors import LedgerBusyError
+from creditledger.errors import (
+    CreditLedgerError,
+    LedgerBusyError,
+    LedgerError,
+    ReadOnlyLedgerError,
+    UnusableLedgerError,
+)
 from creditledger.store.chain import APPEND_ONLY, ChainWriter, notifications_query
+from creditledger.store.readers import read_only_uri
 
 STATEMENT_CACHE_SIZE = 128
 """Prepared statements kept per connection (Python's default)."""
@@ -99,18 +113,35 @@ def _switch_to_wal(c: sqlite3.Connection) -> bool:
     return True
 
 
-def _create_caching_connection(pool: SQLiteConnectionPool) -> SQLiteConnection:
+READ_WRITE, READ_ONLY, IMMUTABLE = "", "ro", "immutable"
+"""How a recorder opens the file: read-write (the default), ``mode=ro``, or ``immutable=1``."""
+
+
+def connect_uri(db_name: str, mode: str) -> str:
+    """What ``sqlite3.connect(..., uri=True)`` opens the ledger file ``db_name`` with.
+
+    Read-only is SQLite's ``mode=ro``: no write of any kind, not even the switch to WAL; and
+    ``immutable=1`` as well where :func:`~creditledger.store.readers.needs_immutable` says so.
+    """
+    if mode == READ_WRITE or db_name.startswith("file:") or ":memory:" in db_name:
+        return db_name
+    return read_only_uri(db_name, immutable=mode == IMMUTABLE)
+
+
+def _create_caching_connection(pool: SQLiteConnectionPool, mode: str = READ_WRITE
+                               ) -> SQLiteConnection:
     """``SQLiteConnectionPool._create_connection`` of eventsourcing 9.5, with a statement cache.
 
     eventsourcing opens its connections with ``cached_statements=True``, i.e. a cache of *one*
     prepared statement, so a commit that alternates ``BEGIN``, ``SELECT`` and ``INSERT``
     re-prepares every statement every time (tens of microseconds each). This is the same
     connection (same URI, timeout, autocommit mode, WAL journal, row factory; no PRAGMA other than
-    the journal mode) with Python's default cache of prepared statements.
+    the journal mode) with Python's default cache of prepared statements. Opened read-only
+    (``mode``, see :func:`connect_uri`), it leaves the journal mode as it is.
     """
     try:
         c = sqlite3.connect(
-            database=pool.db_name,
+            database=connect_uri(pool.db_name, mode),
             uri=True,
             check_same_thread=False,
             isolation_level=None,  # autocommit mode: transactions are explicit
@@ -119,7 +150,7 @@ def _create_caching_connection(pool: SQLiteConnectionPool) -> SQLiteConnection:
         )
     except (sqlite3.Error, TypeError) as e:
         raise InterfaceError(e) from e
-    if not pool.is_sqlite_memory_mode and not pool.is_journal_mode_wal:
+    if mode == READ_WRITE and not pool.is_sqlite_memory_mode and not pool.is_journal_mode_wal:
         timeout = float(pool.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT)
         try:
             if _retrying_when_locked(lambda: _switch_to_wal(c), timeout):
@@ -163,10 +194,23 @@ class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
         )
         self.select_max_notification_id_statement = "SELECT MAX(position) FROM stored_events"
         self._lock_timeout = float(datastore.pool.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT)
+        self.where = pool.db_name
         self._init_chain()
+
+    def open_read_only(self, *, immutable: bool = False) -> None:
+        """Open every connection from now on read-only (see :func:`connect_uri`); call it before
+        the first statement, so that no connection was opened read-write."""
+        pool = self.datastore.pool
+        if type(pool) is SQLiteConnectionPool:
+            pool._create_connection = functools.partial(  # type: ignore[method-assign]
+                _create_caching_connection, pool, IMMUTABLE if immutable else READ_ONLY)
 
     def construct_create_table_statements(self) -> list[str]:
         return list(SCHEMA)
+
+    def create_table(self) -> None:
+        with file_errors(self.where):
+            super().create_table()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -176,6 +220,7 @@ class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
         if not stored_events:
             return []
         with (
+            file_errors(self.where),
             self.datastore.get_connection(commit=True) as conn,
             _ImmediateTransaction(conn, commit=True, timeout=self._lock_timeout) as curs,
             curs,
@@ -184,9 +229,28 @@ class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
 
     # -- reading ---------------------------------------------------------------------------
 
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """An aggregate's stored events (eventsourcing's query; a damaged file's errors typed)."""
+        with file_errors(self.where):
+            return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+
+    def max_notification_id(self) -> int:
+        """The last position (``None`` for none, whatever eventsourcing's annotation says; a
+        damaged file's errors typed)."""
+        with file_errors(self.where):
+            return super().max_notification_id()
+
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only statement (``?`` placeholders) on the ledger; rows as tuples."""
-        with self.datastore.transaction(commit=False) as c:
+        with file_errors(self.where), self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             return [tuple(row) for row in c.fetchall()]
 
@@ -201,7 +265,7 @@ class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
     ) -> Sequence[Notification]:
         statement, params = notifications_query(start, limit, stop, topics,
                                                 inclusive_of_start)
-        with self.datastore.transaction(commit=False) as c:
+        with file_errors(self.where), self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             return [
                 Notification(
@@ -214,3 +278,53 @@ class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
                 for row in c.fetchall()
             ]
 
+
+
+_DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL",
+           "SQLITE_PERM", "SQLITE_AUTH", "SQLITE_NOLFS", "SQLITE_FORMAT", "SQLITE_RANGE")
+"""SQLite's answers about the file itself (damaged, truncated, missing, full, unreadable)."""
+_NOT_A_LEDGER = ("no such table", "no such column")
+
+
+def _sqlite_cause(error: BaseException) -> sqlite3.Error | None:
+    """The ``sqlite3`` error behind ``error`` (eventsourcing wraps them in its own)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, sqlite3.Error):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def file_error(error: BaseException, where: str) -> LedgerError | None:
+    """The library's error for what SQLite said about the ledger file ``where``, or None for
+    what is not about the file (a lost race on a record, a busy lock, an append-only trigger,
+    a mistake in a statement): those keep their own types.
+
+    Read-only: :class:`ReadOnlyLedgerError`; damaged, truncated, unreadable, not a ledger's
+    tables: :class:`UnusableLedgerError` with SQLite's one-line reason (as ``verify`` says it).
+    """
+    cause = _sqlite_cause(error)
+    if cause is None or isinstance(error, CreditLedgerError):
+        return None
+    name = str(getattr(cause, "sqlite_errorname", "") or "")
+    detail = " ".join(str(cause).split())
+    if name.startswith("SQLITE_READONLY"):
+        return ReadOnlyLedgerError(
+            f"{where}: the ledger file or its folder is read-only ({detail}); nothing was "
+            "written. Open it with read_only=True to read it")
+    if name.startswith(_DAMAGE) or any(s in detail for s in _NOT_A_LEDGER):
+        return UnusableLedgerError(f"{where}: corrupt or unreadable ledger ({detail})")
+    return None
+
+
+@contextmanager
+def file_errors(where: str) -> Iterator[None]:
+    """Raise :func:`file_error`'s typed error instead of SQLite's, where there is one."""
+    try:
+        yield
+    except (sqlite3.Error, PersistenceError) as e:
+        typed = file_error(e, where)
+        if typed is None:
+            raise
+        raise typed from e

@@ -216,6 +216,7 @@ def _enrolment_of(e: CommitEvent) -> str:
 
 _ACHIEVEMENT_RECOGNISED = topic(Achievement, "Recognised")
 _ACHIEVEMENT_REVOKED = topic(Achievement, "Revoked")
+_ACHIEVEMENT_CORRECTED = topic(Achievement, "Corrected")
 _RECOGNITION = topic(CertificateRecognition, "Recognised")
 _CERTIFICATE_REVOKED = topic(CourseCertificate, "Revoked")
 
@@ -309,6 +310,7 @@ RULES: dict[str, Rule] = {
         (_by_certificate, "the home school recognising the certifier's course "
                           "certificate, in the same commit"))),
     _ACHIEVEMENT_REVOKED: _rule(REGISTRAR, owner()),
+    _ACHIEVEMENT_CORRECTED: _rule(REGISTRAR, owner()),
     topic(Achievement, "Linked"): _rule(ASSESSING, owner()),
     # credit transfers
     topic(CreditTransfers, "Opened"): _rule(REGISTRAR, (
@@ -324,6 +326,7 @@ RULES: dict[str, Rule] = {
         "the conversion's target school")) for n in ("PendingPosted", "PendingVoided")},
     topic(CreditTransfers, "SourceReversed"): _rule(REGISTRAR, any_of(
         with_event(_ACHIEVEMENT_REVOKED, _achievement_of, "with the source's revocation"),
+        with_event(_ACHIEVEMENT_CORRECTED, _achievement_of, "with the source's correction"),
         (lambda ctx, e: next((r for r in (
             _is(((ctx.owners(e.aggregate) or {}).get("targets") or {}).get(_hex(c)),
                 ctx.signer, "the conversion's target school")
