@@ -31,6 +31,7 @@ from creditledger.cli.common import (
 )
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import PersonalData
+from creditledger.domain.validation import validate_time_zone
 from creditledger.errors import CreditLedgerError, ValidationError
 from creditledger.services import CreditBank
 
@@ -57,10 +58,19 @@ def init(
         "(encrypted with the passphrase); its public key goes beside it as ROOT.pub.")],
     ledger_id: Annotated[str | None, typer.Option(
         "--ledger-id", metavar="ID", help="The ledger's id (default: a new UUID).")] = None,
+    time_zone: Annotated[str | None, typer.Option(
+        "--time-zone", metavar="ZONE", help="The school's time zone, an IANA name such as "
+        "Asia/Shanghai: every 'today' of the ledger is the date there (default: this "
+        "machine's).")] = None,
     passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
 ) -> None:
     """Create a new credit bank ledger and its root key (the bank operator's: it registers
     institutions). Refuses to overwrite a ledger or a key file."""
+    if time_zone is not None:
+        try:
+            validate_time_zone(time_zone, "--time-zone")
+        except CreditLedgerError as e:
+            fail(str(e))
     public = key.with_suffix(".pub")
     for path in (key, public, *([] if _is_url(ledger) else [Path(ledger)])):
         if path.exists():
@@ -73,13 +83,13 @@ def init(
         _remove(key, public)
         fail(str(e))
     try:
-        with CreditBank.create(ledger, root, ledger_id=ledger_id) as bank:
-            made = bank.ledger_id
+        with CreditBank.create(ledger, root, ledger_id=ledger_id, time_zone=time_zone) as bank:
+            made, zone = bank.ledger_id, bank.time_zone
     except CreditLedgerError as e:
         _remove(key, public)  # no root key without its ledger
         fail(str(e))
-    done(f"created ledger {ledger} (id {made}); root key {root.key_id}: private key {key}, "
-         f"public key {public}")
+    done(f"created ledger {ledger} (id {made}, time zone {zone}); root key {root.key_id}: "
+         f"private key {key}, public key {public}")
 
 
 def _is_url(ledger: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from creditledger.domain.values import (
     CreditFormula,
@@ -176,6 +177,19 @@ def validate_date(value: object, field: str) -> date:
     """Return a calendar date; refuse datetimes, which would not round-trip as dates."""
     if isinstance(value, datetime) or not isinstance(value, date):
         raise ValidationError(field, f"must be a datetime.date, not {type(value).__name__}")
+    return value
+
+
+def validate_time_zone(value: object, field: str = "time_zone") -> str:
+    """Return an IANA time zone name (``Asia/Shanghai``) that this machine's time zone
+    database knows; "today" in a ledger is the date in its time zone."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, "must be an IANA time zone name such as Asia/Shanghai")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(field, f"{value!r} is not a time zone name this machine knows "
+                                     "(an IANA name such as Asia/Shanghai)") from None
     return value
 
 

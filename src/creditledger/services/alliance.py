@@ -31,7 +31,6 @@ from creditledger.domain.base import snapshot
 from creditledger.domain.values import InstitutionKind
 from creditledger.errors import ConflictError, NotAuthorisedError
 from creditledger.services.core import retrying
-from creditledger.services.core import today as today_
 from creditledger.services.transfers import TransferCommands
 
 #: How often a command is re-run when another writer changed one of its aggregates first (for
@@ -87,7 +86,7 @@ class AllianceCommands(TransferCommands):
         secretariat = self._principal(signer)
         self._require_kind(secretariat, InstitutionKind.ALLIANCE_SECRETARIAT)
         alliance = Alliance.found(code=code, name=name, secretariat=secretariat,
-                                  today=today or today_())
+                                  today=today or self._today())
         if self._exists(alliance.id):
             raise ConflictError(f"alliance {alliance.code} already exists")
         self._save(alliance, signer=signer)
@@ -99,7 +98,7 @@ class AllianceCommands(TransferCommands):
         found = self._as_secretariat(alliance, signer)
         self._require_kind(school, InstitutionKind.SCHOOL)
         if school not in found.members:
-            found.admit(school, today or today_())
+            found.admit(school, today or self._today())
             self._save(found, signer=signer)
         return snapshot(found)
 
@@ -113,7 +112,7 @@ class AllianceCommands(TransferCommands):
         self._require_kind(school, InstitutionKind.SCHOOL)
         self._alliance(alliance).check_member(school, "signer")
         offering = CourseOffering.submit(alliance=alliance, school=school, semester=semester,
-                                         course=course, today=today or today_())
+                                         course=course, today=today or self._today())
         if self._exists(offering.id):
             existing = self._course_offering(offering.id)
             if existing.course == offering.course and existing.alliance == offering.alliance:
@@ -127,7 +126,7 @@ class AllianceCommands(TransferCommands):
         """The secretariat reviews and publishes a submitted offering (认定、下发)."""
         offering = self._course_offering(offering_id)
         self._as_secretariat(offering.alliance, signer)
-        offering.publish(today or today_())
+        offering.publish(today or self._today())
         self._save(offering, signer=signer)
         return snapshot(offering)
 
@@ -139,7 +138,7 @@ class AllianceCommands(TransferCommands):
         self._as_secretariat(offering.alliance, signer)
         mean, count = self.satisfaction(offering_id)
         offering.withdraw(reason=reason, satisfaction=mean, ratings=count,
-                          today=today or today_())
+                          today=today or self._today())
         self._save(offering, signer=signer)
         return snapshot(offering)
 
@@ -159,7 +158,7 @@ class AllianceCommands(TransferCommands):
             offering_id=offering.id, alliance=offering.alliance, school=offering.school,
             course_code=course.course_code, semester=offering.semester, home_school=home,
             learner_id=learner_id, total_hours=course.total_hours, pass_mark=course.pass_mark,
-            today=today or today_())
+            today=today or self._today())
         if self._exists(enrolment.id):
             return snapshot(self._alliance_enrolment(offering_id, learner_id))
         self._save(enrolment, signer=signer)
@@ -170,7 +169,7 @@ class AllianceCommands(TransferCommands):
         """The home school finds its learner eligible (资格审查) and forwards the request."""
         enrolment = self._enrolment(offering_id, learner_id, signer, home=True)[1]
         if enrolment.status is not EnrolmentStatus.APPROVED:
-            enrolment.approve(today or today_())
+            enrolment.approve(today or self._today())
             self._save(enrolment, signer=signer)
         return snapshot(enrolment)
 
@@ -178,7 +177,7 @@ class AllianceCommands(TransferCommands):
                          signer: SigningKey, today: date | None = None) -> Enrolment:
         """The home school finds its learner not eligible."""
         enrolment = self._enrolment(offering_id, learner_id, signer, home=True)[1]
-        enrolment.reject(reason, today or today_())
+        enrolment.reject(reason, today or self._today())
         self._save(enrolment, signer=signer)
         return snapshot(enrolment)
 
@@ -189,7 +188,7 @@ class AllianceCommands(TransferCommands):
         platform account. The seat and the admission are one commit; if another writer took a
         seat first, the command reloads and checks the capacity again, so the capacity holds
         under any number of concurrent writers (:class:`CapacityError` when full)."""
-        day = today or today_()
+        day = today or self._today()
 
         def admit() -> Enrolment:
             offering, enrolment = self._enrolment(offering_id, learner_id, signer, offering=True)
@@ -206,7 +205,7 @@ class AllianceCommands(TransferCommands):
                          signer: SigningKey, today: date | None = None) -> Enrolment:
         """The home or the offering school cancels an enrolment before assessment; an
         admitted learner's seat is freed in the same commit."""
-        day = today or today_()
+        day = today or self._today()
 
         def cancel() -> Enrolment:
             offering, enrolment = self._enrolment(offering_id, learner_id, signer, home=True,
@@ -227,7 +226,7 @@ class AllianceCommands(TransferCommands):
         """The offering school records absent hours; at a third of the total hours the learner
         is disqualified from assessment (取消考核资格)."""
         enrolment = self._enrolment(offering_id, learner_id, signer, offering=True)[1]
-        enrolment.record_absence(hours, today or today_())
+        enrolment.record_absence(hours, today or self._today())
         self._save(enrolment, signer=signer)
         return snapshot(enrolment)
 
@@ -235,7 +234,7 @@ class AllianceCommands(TransferCommands):
                today: date | None = None) -> Enrolment:
         """The offering school records the assessment (考核); a pass earns the credits."""
         enrolment = self._enrolment(offering_id, learner_id, signer, offering=True)[1]
-        enrolment.assess(score, today or today_())
+        enrolment.assess(score, today or self._today())
         self._save(enrolment, signer=signer)
         return snapshot(enrolment)
 
@@ -243,7 +242,7 @@ class AllianceCommands(TransferCommands):
                       signer: SigningKey, today: date | None = None) -> Enrolment:
         """After a fail, the offering school decides whether a makeup (补考) is allowed."""
         enrolment = self._enrolment(offering_id, learner_id, signer, offering=True)[1]
-        enrolment.decide_makeup(allowed, today or today_())
+        enrolment.decide_makeup(allowed, today or self._today())
         self._save(enrolment, signer=signer)
         return snapshot(enrolment)
 
@@ -251,7 +250,7 @@ class AllianceCommands(TransferCommands):
                       signer: SigningKey, today: date | None = None) -> Enrolment:
         """The offering school records the makeup's result; it counts."""
         enrolment = self._enrolment(offering_id, learner_id, signer, offering=True)[1]
-        enrolment.assess_makeup(score, today or today_())
+        enrolment.assess_makeup(score, today or self._today())
         self._save(enrolment, signer=signer)
         return snapshot(enrolment)
 
@@ -259,7 +258,7 @@ class AllianceCommands(TransferCommands):
                     signer: SigningKey, today: date | None = None) -> Enrolment:
         """Record an enrolled learner's satisfaction (1–5), through either school."""
         enrolment = self._enrolment(offering_id, learner_id, signer, home=True, offering=True)[1]
-        enrolment.rate(rating, by=self._principal(signer), today=today or today_())
+        enrolment.rate(rating, by=self._principal(signer), today=today or self._today())
         self._save(enrolment, signer=signer)
         return snapshot(enrolment)
 

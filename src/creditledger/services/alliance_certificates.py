@@ -61,7 +61,6 @@ from creditledger.errors import (
 )
 from creditledger.services.alliance import CONFLICT_RETRIES, AllianceCommands
 from creditledger.services.core import retrying
-from creditledger.services.core import today as today_
 from creditledger.services.transfers import reversed_conversions
 
 STATUS_DRAWS = 16
@@ -103,7 +102,7 @@ class CertificateCommands(AllianceCommands):
         certificate_id = course_certificate_id(offering.id, learner_id)
         if self._exists(certificate_id):
             return snapshot(self._course_certificate(certificate_id))
-        day = today or today_()
+        day = today or self._today()
         if day < enrolment.last_on:
             raise ValidationError("today", f"is before the assessment on {enrolment.last_on}")
 
@@ -169,7 +168,7 @@ class CertificateCommands(AllianceCommands):
         trust.check(ProofRole.OFFERING_SCHOOL, key, integrity.created_at(school_proof))
         seal = credential.sign_proof(document, signer, proof_id=_proof_id(certificate.id, 2),
                                      created=_now(), previous=(certificate.school_proof,))
-        certificate.countersign(seal, today or today_())
+        certificate.countersign(seal, today or self._today())
         self._save(certificate, signer=signer)
         return snapshot(certificate)
 
@@ -218,7 +217,7 @@ class CertificateCommands(AllianceCommands):
         """The offering school revokes a certificate. In the same commit the home school's
         recognition is reversed: the achievement is revoked, its credits reversed, and every
         conversion resting on it compensated (as :meth:`CreditBank.revoke` does)."""
-        day = today or today_()
+        day = today or self._today()
 
         def revoke() -> CourseCertificate:
             school = self._principal(signer)
@@ -261,7 +260,7 @@ class CertificateCommands(AllianceCommands):
         if not institution.has_credit_system and (rule_id or agreement_code):
             raise ValidationError("rule_id", f"{home} has no credit system: it records a grade "
                                   "and converts nothing")
-        day, parsed = today or today_(), Category.parse(category, "category")
+        day, parsed = today or self._today(), Category.parse(category, "category")
         return snapshot(self._in_one_commit(signer, lambda: self._recognise(
             certificate.id, doc, institution.has_credit_system, parsed, rule_id,
             agreement_code, signer, day), CONFLICT_RETRIES))

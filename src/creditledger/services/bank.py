@@ -12,7 +12,7 @@ class of its own module, on :class:`~creditledger.services.core.BankCore`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -52,11 +52,14 @@ class CreditBank(BatchCommands, CertificateCommands, PilotCommands, TranscriptCo
         root_key: SigningKey,
         *,
         ledger_id: str | None = None,
+        time_zone: str | None = None,
         env: dict[str, str] | None = None,
     ) -> Self:
         """Create a new credit bank ledger whose genesis names ``root_key`` as its root and
         declares the write policy :data:`~creditledger.domain.policy.POLICY_V1` (who may write
-        what: ``docs/permissions.md``).
+        what: ``docs/permissions.md``) and the school's ``time_zone`` (an IANA name such as
+        ``"Asia/Shanghai"``; ``None``: this machine's). Every command not given ``today``
+        dates its record today in that time zone, whichever machine or server runs it.
 
         ``target`` is a file path (SQLite, the embedded default), a ``postgresql://`` URL, or
         ``None`` to take eventsourcing's PostgreSQL settings from ``env`` and the environment
@@ -64,7 +67,7 @@ class CreditBank(BatchCommands, CertificateCommands, PilotCommands, TranscriptCo
         holds a ledger.
         """
         return cls(Ledger.create(target, root_key, ledger_id=ledger_id, env=env,
-                                 policy=POLICY_V1))
+                                 policy=POLICY_V1, time_zone=time_zone))
 
     @classmethod
     def open(cls, target: str | Path | None, *, read_only: bool = False,
@@ -99,6 +102,16 @@ class CreditBank(BatchCommands, CertificateCommands, PilotCommands, TranscriptCo
     def ledger_id(self) -> str:
         """The ledger's id (named by its genesis event)."""
         return self._ledger.ledger_id
+
+    @property
+    def time_zone(self) -> str:
+        """The ledger's time zone (an IANA name its genesis declares; this machine's for a
+        ledger from before time zones were recorded)."""
+        return self._ledger.time_zone.key
+
+    def today(self) -> date:
+        """Today's date in the ledger's time zone: what a command not given ``today`` uses."""
+        return self._today()
 
     # -- keys of institutions (the root's commands) -----------------------------------------
 

@@ -214,7 +214,7 @@ def import_file(
     _check_signer(bank, signer)
     if skip_bad is not None:
         _check_rejects_file(bank, Path(path), Path(skip_bad))
-    day = today or date.today()
+    day = today or bank._today()
     rows = read_rows(path, record_type, encoding=encoding)
     report = ImportReport(rows=len(rows))
     plan = _Plan(bank)
@@ -271,6 +271,7 @@ class BatchCommands(RecognitionCommands):
     """Batch import (数据批处理) as a command of the bank."""
 
     import_file = import_file
+
 
 RERUN_ATTEMPTS = 5
 """How often a chunk is run again when another writer commits to the same aggregates first."""

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -82,6 +82,11 @@ class BankCore:
             yield
         finally:
             self._calls.depth = 0
+
+    def _today(self) -> date:
+        """Today in the ledger's time zone (its genesis declares it), for commands not given
+        ``today``: a record made at 02:37 in Beijing is dated that day, not the day before."""
+        return self._ledger.today()
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -235,9 +240,6 @@ def _wrap_commands(cls: type) -> None:
 _wrap_commands(BankCore)
 
 
-def today() -> date:
-    """Today's date (UTC), for commands not given ``today``."""
-    return datetime.now(UTC).date()
 
 
 def ledger_of(bank: BankCore) -> Ledger:

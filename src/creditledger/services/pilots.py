@@ -20,7 +20,6 @@ from creditledger.domain.pilot import CertificatePilot, ExamSitting, pilot_id
 from creditledger.domain.values import CertificateLevel, InstitutionKind, LearnerType
 from creditledger.errors import ConflictError, NotFoundError
 from creditledger.services.accounts import AccountCommands
-from creditledger.services.core import today as today_
 
 if TYPE_CHECKING:
     pass
@@ -79,7 +78,7 @@ class PilotCommands(AccountCommands):
             learner_id=learner_id, in_school=account.learner_type is LearnerType.STUDENT,
             school=school, major=major, issuer=issuer, certificate_code=certificate_code,
             level=level, sat_on=sat_on, passed=passed, score=score,
-            today=today or today_())
+            today=today or self._today())
         if self._exists(sitting.id):
             existing: ExamSitting = self._load(sitting.id)
             if (existing.passed, existing.score, existing.school) == (passed, sitting.score,

@@ -37,7 +37,6 @@ from creditledger.domain import (
 )
 from creditledger.domain.base import snapshot
 from creditledger.errors import NotAuthorisedError, ValidationError
-from creditledger.services.core import today as today_
 from creditledger.services.transfers import (
     TransferCommands,
     corrected_conversions,
@@ -82,7 +81,7 @@ class RecognitionCommands(TransferCommands):
         account = self._account(learner_id)
         achievement = Achievement.recognise_course_result(
             learner_id=learner_id, course=course, term=term, score=score, evidence=evidence,
-            today=today or today_(),
+            today=today or self._today(),
         )
         return self._keep(achievement, account, signer)
 
@@ -115,7 +114,7 @@ class RecognitionCommands(TransferCommands):
         achievement = Achievement.recognise_x_certificate(
             learner_id=learner_id, certificate=certificate, number=number, level=level,
             issued_on=issued_on, expires_on=expires_on, evidence=evidence, rule=rule,
-            credits=credits, category=category, method=method, today=today or today_(),
+            credits=credits, category=category, method=method, today=today or self._today(),
         )
         return self._keep(achievement, account, signer)
 
@@ -158,7 +157,7 @@ class RecognitionCommands(TransferCommands):
         achievement = Achievement.recognise(
             kind=parsed, learner_id=learner_id, title=title, certified_by=issuer, method=method,
             evidence=evidence, rule=rule, credits=credits, category=category,
-            today=today or today_(), **details,
+            today=today or self._today(), **details,
         )
         return self._keep(achievement, account, signer)
 
@@ -198,7 +197,7 @@ class RecognitionCommands(TransferCommands):
             learner_id=learner_id, course=course, term=term, score=score,
             certificate=certificate, level=level, certificate_number=certificate_number,
             issued_on=issued_on, expires_on=expires_on, evidence=evidence,
-            certificate_rule=certificate_rule, today=today or today_(),
+            certificate_rule=certificate_rule, today=today or self._today(),
         )
         first = self._keep(course_result, account, school_signer)
         second = self._keep(x_certificate, self._account(learner_id), issuer_signer)
@@ -255,7 +254,7 @@ class RecognitionCommands(TransferCommands):
                 f"{achievement.record.certified_by}"
             )
         account = self._account(achievement.learner_id)
-        achievement.revoke(reason=reason, note=note, today=today or today_())
+        achievement.revoke(reason=reason, note=note, today=today or self._today())
         account.reverse_achievement(achievement)
         transfers = reversed_conversions(self, achievement)  # conversions resting on it, if any
         self._save(achievement, account, transfers, signer=signer)
@@ -281,7 +280,7 @@ class RecognitionCommands(TransferCommands):
                 raise ValidationError("score", f"{score} is below the pass mark "
                                       f"{course.pass_mark} of {course.code}: a failed result "
                                       "earns no credits — revoke it instead")
-        day = today or today_()
+        day = today or self._today()
         achievement.correct_score(score=score, reason=reason, today=day)
         transfers = corrected_conversions(self, achievement)
         self._save(achievement, transfers, signer=signer)

@@ -48,7 +48,6 @@ from creditledger.errors import (
 )
 from creditledger.services.accounts import AccountCommands
 from creditledger.services.core import retrying
-from creditledger.services.core import today as today_
 
 T = TypeVar("T")
 
@@ -102,7 +101,8 @@ class TransferCommands(AccountCommands):
         self._require_kind(school, InstitutionKind.SCHOOL)
         rule_set = self._optional(ConversionRuleSet, rule_set_id(school))
         rule_set = rule_set or ConversionRuleSet.create(school)
-        version = rule_set.publish(rules, effective_from=effective_from, today=today or today_())
+        version = rule_set.publish(rules, effective_from=effective_from,
+                                   today=today or self._today())
         self._check_targets(version.rules)
         self._save(rule_set, signer=signer)
         return version
@@ -120,7 +120,7 @@ class TransferCommands(AccountCommands):
         if set(agreement.parties) != {school, partner}:
             raise ConflictError(f"agreement {code} binds {' and '.join(agreement.parties)}")
         version = agreement.propose(by=school, valid_from=valid_from, valid_until=valid_until,
-                                    rules=rules, today=today or today_())
+                                    rules=rules, today=today or self._today())
         self._check_targets(version.rules)
         self._save(agreement, signer=signer)
         return version
@@ -131,7 +131,7 @@ class TransferCommands(AccountCommands):
         """The other school countersigns a proposed version: it binds both from now on."""
         school = self._principal(signer)
         agreement = self._agreement(code)
-        signed = agreement.countersign(version, by=school, today=today or today_())
+        signed = agreement.countersign(version, by=school, today=today or self._today())
         self._save(agreement, signer=signer)
         return signed
 
@@ -146,7 +146,7 @@ class TransferCommands(AccountCommands):
         (免修) for a course or module target. Retrying returns the conversion already made.
         """
         ids = tuple(source_achievement_ids)
-        day = today or today_()
+        day = today or self._today()
         conversion, ledger = retrying_untyped(
             lambda: self._convert(learner_id, ids, rule_id, signer, agreement_code, day))
         self._settle_revoked(ledger, conversion, signer, day)
@@ -237,7 +237,7 @@ class TransferCommands(AccountCommands):
         signer: SigningKey, today: date | None = None,
     ) -> Conversion:
         """The target school records a passed makeup (补考): the pending conversion posts."""
-        day = today or today_()
+        day = today or self._today()
 
         def run() -> Conversion:
             ledger = self._pending_ledger(learner_id, conversion_id, signer)
@@ -252,7 +252,7 @@ class TransferCommands(AccountCommands):
         today: date | None = None,
     ) -> Conversion:
         """The target school voids a pending conversion (makeup failed): credits are released."""
-        day = today or today_()
+        day = today or self._today()
 
         def run() -> Conversion:
             ledger = self._pending_ledger(learner_id, conversion_id, signer)

@@ -20,10 +20,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from eventsourcing.application import Application
 from eventsourcing.domain import MutableOrImmutableAggregate
@@ -32,6 +33,7 @@ from eventsourcing.utils import get_topic
 
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.domain.policy import POLICIES, Role, Signer
+from creditledger.domain.validation import validate_time_zone
 from creditledger.errors import (
     ConflictError,
     LedgerError,
@@ -105,6 +107,7 @@ class Ledger(Application[UUID]):
         self._unit: UnitOfWork | None = None
         self._principals: dict[str, str] = {}  # key id -> principal, see principal_of
         self._read_only = ""  # why the ledger is read-only; "" if it is not
+        self._time_zone: ZoneInfo | None = None
         self._where = _describe(self.env)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -125,10 +128,12 @@ class Ledger(Application[UUID]):
         ledger_id: str | None = None,
         env: dict[str, str] | None = None,
         policy: str = "",
+        time_zone: str | None = None,
     ) -> Any:
         """Create a new ledger whose genesis names ``root_key`` as its root and declares the
         write ``policy`` (``creditledger.domain.policy.POLICY_V1`` for a credit bank; ``""``:
-        none declared, the credit bank's rules for its own event types only).
+        none declared, the credit bank's rules for its own event types only) and its
+        ``time_zone`` (an IANA name; ``None``: this machine's), in which every "today" is.
 
         ``target`` is a file path (SQLite, the embedded default), a ``postgresql://`` URL (see
         :func:`creditledger.store.postgres.postgres_env`), or ``None`` to take eventsourcing's
@@ -137,17 +142,18 @@ class Ledger(Application[UUID]):
 
         All or nothing: a creation that fails leaves no file (nor ``-wal``, ``-shm``) and no
         tables or schema it made. Bad arguments are refused before anything is touched:
-        :class:`ValidationError` naming ``root_key``, ``ledger_id`` or ``policy``;
+        :class:`ValidationError` naming ``root_key``, ``ledger_id``, ``policy`` or
+        ``time_zone``;
         :class:`UnusableLedgerError` naming a path that is a folder or whose folder is missing.
         """
-        ledger_id = _check_genesis(root_key, ledger_id, policy)
+        genesis = _check_genesis(root_key, ledger_id, policy, time_zone)
         if target is None or _is_postgres_url(target):
-            return cls._create_postgres(target, root_key, ledger_id, env, policy)
-        return cls._create_file(Path(target), root_key, ledger_id, env, policy)
+            return cls._create_postgres(target, root_key, genesis, env)
+        return cls._create_file(Path(target), root_key, genesis, env)
 
     @classmethod
-    def _create_file(cls, path: Path, root_key: SigningKey, ledger_id: str,
-                     env: dict[str, str] | None, policy: str) -> Any:
+    def _create_file(cls, path: Path, root_key: SigningKey, genesis: Genesis,
+                     env: dict[str, str] | None) -> Any:
         """Write the genesis into a file of its own beside ``path``, fold its write-ahead log
         into it, and only then link it to ``path``: no one ever sees a half-made ledger there,
         and a failure (or a crash) leaves nothing under that name."""
@@ -157,7 +163,7 @@ class Ledger(Application[UUID]):
             ledger = cls({**sqlite_env(building), **(env or {}),
                           "SQLITE_DBNAME": str(building.absolute())})
             try:
-                ledger._genesis(root_key, ledger_id, policy)
+                ledger._genesis(root_key, genesis)
             finally:
                 ledger.close()
             _fold_journal(building)
@@ -167,8 +173,8 @@ class Ledger(Application[UUID]):
         return cls.open(path, env=env)
 
     @classmethod
-    def _create_postgres(cls, target: str | Path | None, root_key: SigningKey, ledger_id: str,
-                         env: dict[str, str] | None, policy: str) -> Any:
+    def _create_postgres(cls, target: str | Path | None, root_key: SigningKey, genesis: Genesis,
+                         env: dict[str, str] | None) -> Any:
         """Create the tables (and the schema) if need be and write the genesis; if that fails,
         drop again whatever this creation made."""
         ledger = cls({**_postgres_target_env(target, env), "CREATE_TABLE": "no"})
@@ -179,7 +185,7 @@ class Ledger(Application[UUID]):
             recorder.create_table()
             if recorder.max_notification_id():
                 raise ConflictError(f"{ledger.where} already holds a ledger; open it instead")
-            ledger._genesis(root_key, ledger_id, policy)
+            ledger._genesis(root_key, genesis)
         except BaseException:
             if made is not None and not made[1]:
                 _pg_drop_unused(recorder, drop_schema=not made[0])
@@ -265,16 +271,16 @@ class Ledger(Application[UUID]):
                 f"{self._where}: the ledger is read-only ({self._read_only}); nothing was "
                 "written")
 
-    def _genesis(self, root_key: SigningKey, ledger_id: str, policy: str) -> None:
-        _check_genesis(root_key, ledger_id, policy)
+    def _genesis(self, root_key: SigningKey, genesis: Genesis) -> None:
+        ledger_id, policy, time_zone = genesis
         if policy and self.env.get("CIPHER_TOPIC"):
             raise ValidationError("policy", "a ledger-wide cipher hides the events the write "
                                             "policy reads; a policy ledger encrypts per learner")
         root = KeyEntry("root", root_key.key_id, root_key.public_key.raw, _now(),
                         Role.ROOT.value)
         registry = KeyRegistry(ledger_id=ledger_id, root=root)
-        if policy:
-            registry.declare_policy(policy)
+        if policy:  # with its time zone (a ledger without a policy uses the machine's)
+            registry.declare_policy(policy, time_zone=time_zone)
         self.save(registry, signer=root_key)
         self._ledger_id = ledger_id
 
@@ -306,6 +312,18 @@ class Ledger(Application[UUID]):
     def policy(self) -> str:
         """The write policy the genesis declares (``""``: a ledger from before the policy)."""
         return self.registry.policy
+
+    @property
+    def time_zone(self) -> ZoneInfo:
+        """The time zone the genesis declares, in which every "today" of the ledger is; this
+        machine's for a ledger from before time zones were declared."""
+        if self._time_zone is None:
+            self._time_zone = ZoneInfo(self.registry.time_zone or machine_time_zone())
+        return self._time_zone
+
+    def today(self) -> date:
+        """Today's date in the ledger's time zone."""
+        return _now().astimezone(self.time_zone).date()
 
     @property
     def ledger_id(self) -> str:
@@ -544,9 +562,18 @@ def _describe(env: Any) -> str:
 # -- creating: arguments first, then all or nothing ---------------------------------------------
 
 
-def _check_genesis(root_key: object, ledger_id: object, policy: object) -> str:
-    """The ledger id to create (a new one if none is given), once every argument of the
-    genesis is known good: nothing is touched before."""
+class Genesis(NamedTuple):
+    """What a new ledger's genesis commit declares."""
+
+    ledger_id: str
+    policy: str
+    time_zone: str
+
+
+def _check_genesis(root_key: object, ledger_id: object, policy: object,
+                   time_zone: object) -> Genesis:
+    """The genesis to write (a new ledger id if none is given, this machine's time zone if
+    none is given), once every argument is known good: nothing is touched before."""
     if not isinstance(root_key, SigningKey):
         raise ValidationError("root_key", f"must be a SigningKey (the ledger's root key), not "
                                           f"{type(root_key).__name__}")
@@ -554,7 +581,25 @@ def _check_genesis(root_key: object, ledger_id: object, policy: object) -> str:
         raise ValidationError("ledger_id", "must be a non-empty string, or None for a new id")
     if policy not in POLICIES:
         raise ValidationError("policy", f"{policy!r} is not one of {sorted(POLICIES)}")
-    return ledger_id or str(uuid.uuid4())
+    zone = machine_time_zone() if time_zone is None else validate_time_zone(time_zone)
+    return Genesis(ledger_id or str(uuid.uuid4()), str(policy), zone)
+
+
+def machine_time_zone() -> str:
+    """This machine's time zone as an IANA name: ``TZ`` if it names one, else what
+    ``/etc/localtime`` links to, else ``/etc/timezone``; ``UTC`` if none of them says."""
+    candidates = [os.environ.get("TZ", "").removeprefix(":")]
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        target = str(localtime.resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1].removeprefix("posix/"))
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    for name in candidates:
+        with contextlib.suppress(ValidationError):
+            return validate_time_zone(name)
+    return "UTC"
 
 
 def _check_new_file(path: Path) -> None:

@@ -26,6 +26,7 @@ from eventsourcing.utils import get_topic
 from creditledger.crypto.keys import PublicKey, key_id_of
 from creditledger.domain.policy import STAFF_ROLES, Role, Signer
 from creditledger.domain.topics import stored_as
+from creditledger.domain.validation import validate_time_zone
 from creditledger.errors import ConflictError, NotFoundError, ValidationError
 from creditledger.store.format import FORMAT, FORMAT_V1, CommitStatement, datetime_to_micros
 from creditledger.store.mapper import decode_state
@@ -81,15 +82,22 @@ class KeyRegistry(Aggregate):
         self.ledger_id = ledger_id
         self.format = format
         self.policy = ""
+        self.time_zone = ""  # "": a ledger from before time zones (the machine's is used)
         self.root = root
         self.entries: dict[str, KeyEntry] = {root.key_id: root}
         self.revoked: dict[str, datetime] = {}
 
+    def declare_policy(self, policy: str, *, time_zone: str = "") -> None:
+        """Declare the ledger's write policy (see :mod:`creditledger.domain.policy`) and its
+        time zone (an IANA name: every "today" of the bank is the date there, wherever the
+        machine running it is): once, in the genesis commit."""
+        self._declare_policy(policy, time_zone and validate_time_zone(time_zone))
+
     @event("PolicyDeclared")
-    def declare_policy(self, policy: str) -> None:
-        """Declare the ledger's write policy: once, in the genesis commit (see
-        :mod:`creditledger.domain.policy`)."""
+    def _declare_policy(self, policy: str, time_zone: str = "") -> None:
+        # time_zone: "" in ledgers from before time zones were declared
         self.policy = policy
+        self.time_zone = time_zone
 
     @event("KeyRegistered")
     def _register(self, entry: KeyEntry) -> None:
@@ -180,6 +188,9 @@ class KeyBook:
     """The ledger's format, as its genesis names it (what a commit's statement holds)."""
     policy: str = ""
     """The write policy the genesis declares (``""``: a ledger from before the policy)."""
+    time_zone: str = ""
+    """The time zone the genesis declares with its policy (``""``: a ledger from before
+    time zones)."""
     records: dict[str, _KeyRecord] = field(default_factory=dict)
     _signers: dict[str, Signer | None] = field(default_factory=dict, repr=False)
 
@@ -193,6 +204,7 @@ class KeyBook:
             self._add(root)
         elif topic == POLICY_TOPIC:
             self.policy = state["policy"]
+            self.time_zone = state.get("time_zone", "")
         elif topic == REGISTERED_TOPIC:
             self._add(state["entry"])
         elif topic == REVOKED_TOPIC:

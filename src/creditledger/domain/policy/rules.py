@@ -45,6 +45,8 @@ from creditledger.domain.programme import Programme
 from creditledger.domain.transfers.agreement import Agreement
 from creditledger.domain.transfers.ledger import CreditTransfers
 from creditledger.domain.transfers.ruleset import ConversionRuleSet
+from creditledger.domain.validation import validate_time_zone
+from creditledger.errors import ValidationError
 
 if TYPE_CHECKING:
     from creditledger.domain.policy.check import CommitEvent, Lookup
@@ -266,6 +268,16 @@ def _with_certificate_revocation(ctx: Context, e: CommitEvent) -> str | None:
     return "only together with the revocation of the certificate it recognised"
 
 
+def _known_time_zone(ctx: Context, e: CommitEvent) -> str | None:
+    zone = e.state.get("time_zone", "")  # absent or "": a ledger from before time zones
+    try:
+        if zone:
+            validate_time_zone(zone)
+    except ValidationError as error:
+        return str(error)
+    return None
+
+
 RULES: dict[str, Rule] = {
     # institutions and keys
     topic(Institution, "Registered"): _rule(ROOT, anyone()),
@@ -275,7 +287,8 @@ RULES: dict[str, Rule] = {
     POLICY_DECLARED: _rule(ROOT, all_of(
         with_event(GENESIS, lambda e: e.aggregate, "in the genesis commit"),
         (lambda ctx, e: None if e.state["policy"] in POLICIES
-         else f"{e.state['policy']!r} is not a policy this library knows", "a known policy"))),
+         else f"{e.state['policy']!r} is not a policy this library knows", "a known policy"),
+        (_known_time_zone, "a time zone name (IANA), if it names one"))),
     KEY_REGISTERED: _rule(KEYS, (_registered, "the root; or an institution's administrator, "
                                               "for its own staff keys")),
     KEY_REVOKED: _rule(KEYS, (_revoked, "the root; or an institution's administrator, for "
