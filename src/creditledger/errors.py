@@ -4,8 +4,9 @@ A school system catches :class:`CreditLedgerError` for all of them, or a narrowe
 wants to react to one case. Errors about input name the field and the problem. The families:
 
 - input and rules: :class:`ValidationError`, :class:`NotFoundError`, :class:`NotAuthorisedError`,
-  :class:`ConflictError` (with the domain's own refusals, and :class:`ConcurrentWriteError` for
-  a command that kept losing the race for its records, as subclasses);
+  :class:`ConflictError` (with the domain's own refusals, :class:`AlreadyExistsError` for a
+  duplicate of anything, and :class:`ConcurrentWriteError` for a command that kept losing the
+  race for its records, as subclasses);
 - the store: :class:`LedgerError` and its subclasses (unusable file, read-only ledger, existing
   key file, unsigned commit, key not valid, server unavailable or busy);
 - the auditor's checks: :class:`TamperedLedgerError`, :class:`BundleVerificationError`,
@@ -61,6 +62,23 @@ class ConflictError(CreditLedgerError):
     """The command conflicts with what is already recorded (e.g. a duplicate achievement)."""
 
 
+class AlreadyExistsError(ConflictError):
+    """Something with this identity is already recorded: an institution, programme, course,
+    certificate, learner account, alliance, key or module; the same class for every kind.
+    ``kind`` and ``key`` name it, ``field`` the argument that gave its identity (if one did).
+
+    A command that would record a thing a second time is refused whole; to change a thing,
+    use its own command (rename, revise, correct...)."""
+
+    def __init__(self, kind: str, key: str, field: str | None = None, *,
+                 detail: str = "") -> None:
+        where = f"{field}: " if field else ""
+        super().__init__(f"{where}{kind} {key} is already recorded{detail}")
+        self.kind = kind
+        self.key = key
+        self.field = field
+
+
 class ConcurrentWriteError(ConflictError):
     """Other writers changed the records a command works on every time it ran (each run
     loaded them afresh and checked everything again): nothing was written; run it again.
@@ -81,23 +99,28 @@ class AlreadyRevokedError(ConflictError):
     """The achievement was already revoked; revocation happens once."""
 
 
-class DuplicateCreditError(ConflictError):
+class DuplicateCreditError(AlreadyExistsError):
     """The learner account was already credited for this achievement."""
+
+    def __init__(self, achievement_id: object) -> None:
+        super().__init__("credit for achievement", str(achievement_id))
 
 
 class AlreadyReversedError(ConflictError):
     """The credit for this achievement was already reversed."""
 
 
-class DuplicateAchievementError(ConflictError):
+class DuplicateAchievementError(AlreadyExistsError):
     """An achievement with the same natural key is recorded with different facts."""
 
     def __init__(self, achievement_id: object, fields: tuple[str, ...]) -> None:
         listed = ", ".join(fields)
-        super().__init__(
+        ConflictError.__init__(
+            self,
             f"achievement {achievement_id} is already recorded with different {listed}; "
             "this is not a retry of the same command"
         )
+        self.kind, self.key, self.field = "achievement", str(achievement_id), None
         self.achievement_id = achievement_id
         self.fields = fields
 

@@ -12,7 +12,7 @@ from creditledger.domain.ids import certificate_id
 from creditledger.domain.programme import Programme
 from creditledger.domain.validation import validate_code, validate_name
 from creditledger.domain.values import CertificateLevel, CourseIntegration
-from creditledger.errors import ConflictError, NotFoundError, ValidationError
+from creditledger.errors import AlreadyExistsError, NotFoundError, ValidationError
 
 
 class Certificate(BankAggregate):
@@ -89,7 +89,7 @@ class Certificate(BankAggregate):
         """Offer the certificate at one more level."""
         parsed = CertificateLevel.parse(level, "level")
         if parsed in self.levels:
-            raise ConflictError(f"{self.name} is already offered at {parsed.zh}")
+            raise AlreadyExistsError("level", f"{parsed.zh} of {self.name}", "level")
         self._level_added(level=parsed)
 
     @event("LevelAdded")
@@ -100,7 +100,7 @@ class Certificate(BankAggregate):
         """Record one more major (专业) the certificate is piloted in."""
         name = validate_name(major, "major")
         if name in self.majors:
-            raise ConflictError(f"{self.name} is already mapped to {name}")
+            raise AlreadyExistsError("major mapping", f"{self.name} → {name}", "major")
         self._major_mapped(major=name)
 
     @event("MajorMapped")

@@ -26,6 +26,7 @@ from creditledger.domain.values import (
     RevocationReason,
 )
 from creditledger.errors import (
+    AlreadyExistsError,
     AlreadyReversedError,
     ConflictError,
     DuplicateCreditError,
@@ -119,7 +120,7 @@ class LearnerAccount(BankAggregate):
         parsed = Category.parse(category, "category")
         credits = validate_credits(amount, "amount")
         if achievement_id in self.entries:
-            raise DuplicateCreditError(f"achievement {achievement_id} is already credited")
+            raise DuplicateCreditError(achievement_id)
         self._credited(achievement_id=achievement_id, category=parsed, amount=credits)
 
     @event("Credited")
@@ -199,7 +200,7 @@ class LearnerAccount(BankAggregate):
         school = validate_code(institution, "institution")
         programme = validate_code(programme_code, "programme_code")
         if (school, programme) == (self.home_institution, self.programme_code):
-            raise ConflictError(f"learner is already enrolled in {school}/{programme}")
+            raise AlreadyExistsError("enrolment", f"in {school}/{programme}")
         self._enrolled(institution=school, programme_code=programme)
 
     @event("Enrolled")

@@ -13,7 +13,7 @@ from creditledger.domain.course import Course
 from creditledger.domain.ids import programme_id
 from creditledger.domain.validation import validate_code, validate_credits, validate_name
 from creditledger.domain.values import Category, CreditRequirement, CurriculumModule
-from creditledger.errors import ConflictError, NotFoundError, ValidationError
+from creditledger.errors import AlreadyExistsError, ConflictError, NotFoundError, ValidationError
 
 
 class Programme(BankAggregate):
@@ -79,7 +79,7 @@ class Programme(BankAggregate):
                 "course", f"belongs to {course.owner}, not to this programme's {self.institution}"
             )
         if course.code in self.courses:
-            raise ConflictError(f"course {course.code} is already in programme {self.code}")
+            raise AlreadyExistsError("course", f"{course.code} in programme {self.code}")
         self._course_added(course_code=course.code, category=course.category)
 
     @event("CourseAdded")
@@ -102,7 +102,8 @@ class Programme(BankAggregate):
         """Define a module (课程模块): a named, non-empty set of curriculum courses."""
         module_code = validate_code(code, "code")
         if module_code in self.modules:
-            raise ConflictError(f"module {module_code} is already defined in {self.code}")
+            raise AlreadyExistsError("module", f"{module_code} of programme {self.code}",
+                                     "module_code")
         codes = tuple(dict.fromkeys(self._known_course(c, "course_codes") for c in course_codes))
         if not codes:
             raise ValidationError("course_codes", "a module needs at least one course")

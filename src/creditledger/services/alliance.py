@@ -29,7 +29,7 @@ from creditledger.domain.alliance import (
 )
 from creditledger.domain.base import snapshot
 from creditledger.domain.values import InstitutionKind
-from creditledger.errors import ConflictError, NotAuthorisedError
+from creditledger.errors import AlreadyExistsError, ConflictError, NotAuthorisedError
 from creditledger.services.core import retrying
 from creditledger.services.transfers import TransferCommands
 
@@ -88,7 +88,7 @@ class AllianceCommands(TransferCommands):
         alliance = Alliance.found(code=code, name=name, secretariat=secretariat,
                                   today=today or self._today())
         if self._exists(alliance.id):
-            raise ConflictError(f"alliance {alliance.code} already exists")
+            raise AlreadyExistsError("alliance", alliance.code, "code")
         self._save(alliance, signer=signer)
         return snapshot(alliance)
 

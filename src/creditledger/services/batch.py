@@ -44,6 +44,7 @@ from creditledger.domain import (
     learner_account_id,
 )
 from creditledger.errors import (
+    AlreadyExistsError,
     ConflictError,
     CreditLedgerError,
     DuplicateAchievementError,
@@ -86,28 +87,29 @@ def _apply(bank: BatchCommands, row: Row, signer: SigningKey, today: date) -> No
 
 
 def _already(bank: BatchCommands, aggregate_id: Any, same: Callable[[Any], bool],
-             what: str) -> bool:
-    """Whether the thing is already recorded identically (skip); conflicting raises."""
+             what: tuple[str, str]) -> bool:
+    """Whether the thing (``what``: its kind and key) is already recorded identically (skip);
+    recorded with other values: :class:`AlreadyExistsError`."""
     if not bank._exists(aggregate_id):
         return False
     if same(bank._load(aggregate_id)):
         return True
-    raise ConflictError(f"{what} is already recorded with different values")
+    raise AlreadyExistsError(*what, detail=" with different values")
 
 
-def _once(bank: BatchCommands, aggregate_id: Any, same: Callable[[Any], bool], what: str,
-          create: Callable[[], Any]) -> None:
+def _once(bank: BatchCommands, aggregate_id: Any, same: Callable[[Any], bool],
+          what: tuple[str, str], create: Callable[[], Any]) -> None:
     """Run ``create`` unless the thing is already recorded identically.
 
     If another writer records it between the check and the command (which then refuses it as
     already defined), it is checked again, now loaded: recorded identically, the row changes
-    nothing, as if it had been there all along; recorded otherwise, :class:`ConflictError`.
+    nothing, as if it had been there all along; recorded otherwise, :class:`AlreadyExistsError`.
     """
     if _already(bank, aggregate_id, same, what):
         return
     try:
         create()
-    except ValidationError:
+    except AlreadyExistsError:
         if not _already(bank, aggregate_id, same, what):
             raise
 
@@ -117,7 +119,7 @@ def _learner(bank: BatchCommands, r: LearnerRow, signer: SigningKey) -> None:
                           id_document_number=r.id_document_number, contact=r.contact)
     _once(bank, learner_account_id(r.learner_id),
           lambda a: (a.personal_data, a.learner_type.value, a.programme_code)
-          == (person, r.learner_type, r.programme_code), f"learner {r.learner_id}",
+          == (person, r.learner_type, r.programme_code), ("learner account", r.learner_id),
           lambda: bank.open_account(learner_id=r.learner_id, learner_type=r.learner_type,
                                     personal_data=person, programme_code=r.programme_code,
                                     signer=signer))
@@ -127,7 +129,8 @@ def _course(bank: BatchCommands, r: CourseRow, signer: SigningKey) -> None:
     owner = bank.principal_of(signer)
     _once(bank, course_id(owner, r.code),
           lambda c: (c.name, c.category.value, c.theory_hours, c.practice_hours)
-          == (r.name, r.category, r.theory_hours, r.practice_hours), f"course {r.code}",
+          == (r.name, r.category, r.theory_hours, r.practice_hours),
+          ("course", f"{owner}/{r.code}"),
           lambda: bank.define_course(
               code=r.code, name=r.name, category=r.category, nature=r.nature,
               course_type=r.course_type, attribute=r.attribute, theory_hours=r.theory_hours,
@@ -141,7 +144,7 @@ def _certificate(bank: BatchCommands, r: CertificateRow, signer: SigningKey) -> 
     levels = split_list(r.levels)
     _once(bank, certificate_id(issuer, r.code),
           lambda c: (c.name, sorted(v.value for v in c.levels)) == (r.name, sorted(levels)),
-          f"certificate {r.code}",
+          ("certificate", f"{issuer}/{r.code}"),
           lambda: bank.register_certificate(code=r.code, name=r.name, levels=levels,
                                             name_en=r.name_en, majors=split_list(r.majors),
                                             signer=signer))

@@ -33,7 +33,7 @@ from creditledger.domain import (
     programme_id,
 )
 from creditledger.domain.base import snapshot
-from creditledger.errors import ConflictError, ValidationError
+from creditledger.errors import AlreadyExistsError
 from creditledger.services.core import BankCore
 
 
@@ -84,7 +84,7 @@ class CatalogCommands(BankCore):
     ) -> Institution:
         """Register an institution and its signing key, in one commit signed by the root."""
         if self._exists(institution_id(code)):
-            raise ConflictError(f"institution {code} is already registered")
+            raise AlreadyExistsError("institution", code, "code")
         inst = Institution.register(code=code, name=name, kind=kind,
                                     has_credit_system=has_credit_system)
         registry = self._registry
@@ -211,4 +211,4 @@ class CatalogCommands(BankCore):
 
     def _refuse_existing(self, aggregate_id: UUID, kind: str, key: str, field: str) -> None:
         if self._exists(aggregate_id):
-            raise ValidationError(field, f"{kind} {key} is already defined")
+            raise AlreadyExistsError(kind, key, field)

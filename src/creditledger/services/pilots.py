@@ -18,7 +18,7 @@ from creditledger.crypto.keys import SigningKey
 from creditledger.domain.base import snapshot
 from creditledger.domain.pilot import CertificatePilot, ExamSitting, pilot_id
 from creditledger.domain.values import CertificateLevel, InstitutionKind, LearnerType
-from creditledger.errors import ConflictError, NotFoundError
+from creditledger.errors import AlreadyExistsError, ConflictError, NotFoundError
 from creditledger.services.accounts import AccountCommands
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class PilotCommands(AccountCommands):
                                          level=certificate.check_level(level), year=year,
                                          quotas=quotas)
         if self._exists(pilot.id):
-            raise ConflictError(f"{school} already has this pilot for {year}")
+            raise AlreadyExistsError("certificate pilot", f"{school}/{certificate_code}/{year}")
         self._save(pilot, signer=signer)
         return snapshot(pilot)
 

@@ -27,7 +27,7 @@ from creditledger.crypto.keys import PublicKey, key_id_of
 from creditledger.domain.policy import STAFF_ROLES, Role, Signer
 from creditledger.domain.topics import stored_as
 from creditledger.domain.validation import validate_time_zone
-from creditledger.errors import ConflictError, NotFoundError, ValidationError
+from creditledger.errors import AlreadyExistsError, ConflictError, NotFoundError, ValidationError
 from creditledger.store.format import FORMAT, FORMAT_V1, CommitStatement, datetime_to_micros
 from creditledger.store.mapper import decode_state
 
@@ -116,7 +116,7 @@ class KeyRegistry(Aggregate):
         if valid_from.tzinfo is None:
             raise ValidationError("valid_from", "must be timezone-aware")
         if public_key.key_id in self.entries:
-            raise ConflictError(f"key {public_key.key_id} is already registered")
+            raise AlreadyExistsError("key", public_key.key_id, "public_key")
         if role is Role.ROOT:
             raise ValidationError("role", "the ledger has one root key, named by its genesis")
         if (role in STAFF_ROLES) != bool(staff_id.strip()):

@@ -33,6 +33,7 @@ from creditledger.domain.validation import (
     validate_term,
 )
 from creditledger.errors import (
+    AlreadyExistsError,
     CapacityError,
     ConflictError,
     DeadlinePassedError,
@@ -70,7 +71,7 @@ class Alliance(BankAggregate):
         """Admit a member school (refused if it already is one)."""
         code = validate_code(school, "school")
         if code in self.members:
-            raise ConflictError(f"{code} is already a member of {self.code}")
+            raise AlreadyExistsError("member", f"{code} of alliance {self.code}", "school")
         self._member_admitted(school=code, on=validate_date(today, "today"))
 
     @event("MemberAdmitted")
