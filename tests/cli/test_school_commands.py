@@ -43,6 +43,20 @@ def test_init_makes_a_ledger_and_its_root_key_and_never_overwrites(tmp_path: Pat
     assert_unusable(no_folder)
     assert_unusable(no_passphrase, "no passphrase")
     assert (root.read_bytes(), (tmp_path / "bank.ledger").read_bytes()) == kept
+
+
+def test_init_records_the_schools_time_zone_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    bad, good = run_many([
+        ["init", tmp_path / "mars.ledger", "--key", tmp_path / "mars.pem",
+         "--time-zone", "Mars/Olympus_Mons"],
+        ["init", tmp_path / "gz.ledger", "--key", tmp_path / "gz.pem",
+         "--time-zone", "Asia/Shanghai"],
+    ])
+    assert_unusable(bad, "--time-zone", "Mars/Olympus_Mons")
+    assert not any(p.name.startswith(("mars", ".mars")) for p in tmp_path.iterdir())
+    assert "time zone Asia/Shanghai" in assert_ok(good).stdout
+    with CreditBank.open(tmp_path / "gz.ledger") as bank:
+        assert bank.time_zone == "Asia/Shanghai"
     leftovers = {"other.pem", "other.pub", "new.ledger", "x.pem", "x.pub", "y.pem", "y.ledger"}
     assert not leftovers & {p.name for p in tmp_path.iterdir()}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.cryptography import AESCipher
 
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.errors import (
@@ -70,11 +71,26 @@ def test_bad_genesis_arguments_are_refused_before_anything_is_written(
 ) -> None:
     root = SigningKey.generate()
     for kwargs, field in (({"ledger_id": ""}, "ledger_id"), ({"ledger_id": 7}, "ledger_id"),
-                          ({"policy": "anything-goes/9"}, "policy")):
+                          ({"policy": "anything-goes/9"}, "policy"),
+                          ({"time_zone": "Mars/Olympus_Mons"}, "time_zone")):
         with pytest.raises(ValidationError) as e:
             Ledger.create(ledger_target, root, **kwargs)
         assert e.value.field == field
         assert leftovers(ledger_target) == nothing_left(ledger_target)
+
+
+def test_a_ledger_wide_cipher_on_a_credit_bank_is_refused_and_leaves_nothing(
+    ledger_target: Target
+) -> None:
+    """A cipher over every event would hide from the write policy what it checks: refused
+    with a ValidationError naming ``policy``, and the target stays free."""
+    env = {"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+           "CIPHER_KEY": AESCipher.create_key(32)}
+    with pytest.raises(ValidationError) as e:
+        CreditBank.create(ledger_target, SigningKey.generate(), env=env)
+    assert e.value.field == "policy"
+    assert leftovers(ledger_target) == nothing_left(ledger_target)
+    CreditBank.create(ledger_target, SigningKey.generate()).close()
 
 
 def test_a_genesis_that_fails_leaves_no_file_and_no_schema(ledger_target: Target) -> None:
