@@ -44,7 +44,7 @@ administrator); keys lists them.
 
 Record (each one signed commit): define-programme, define-course, open-account, enrol; record
 course-result | certificate | training | online-course; correct (a score, 成绩更正); revoke
-(撤销); import (a CSV or JSON batch).
+(撤销); import (a CSV, Excel or JSON batch).
 
 Read (the ledger opened read-only; read models in LEDGER.views.db or --views, caught up first):
 transcript, balances, history, stats, export, alliance-report, explain, views. Records print as
