@@ -27,6 +27,20 @@ from rich.table import Table
 Row = tuple[str, ...]
 
 
+def school_bank(path: Path) -> tuple[Any, Any]:
+    """A new credit bank at ``path`` with one school, GZCC, and its registrar's staff key:
+    ``(bank, registrar key)``, the writer of the policy and command workloads."""
+    from creditledger import CreditBank, Role, SigningKey
+
+    root, school, registrar = (SigningKey.generate() for _ in range(3))
+    bank = CreditBank.create(path, root)
+    bank.register_institution(code="GZCC", name="广州城市职业学院", kind="school",
+                              has_credit_system=True, public_key=school.public_key,
+                              root_key=root)
+    bank.register_staff_key("T-1", Role.REGISTRAR, registrar.public_key, admin_key=school)
+    return bank, registrar
+
+
 def load_average() -> float:
     """The 1-minute load average (NaN where the system has none)."""
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

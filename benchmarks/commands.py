@@ -45,12 +45,11 @@ from _common import (
     parser,
     print_table,
     publish,
+    school_bank,
     seconds,
     settle,
 )
-from creditledger.crypto.keys import SigningKey
 from creditledger.domain import PersonalData
-from creditledger.domain.policy import Role
 from creditledger.services.bank import CreditBank
 
 ACCOUNTS = 100
@@ -61,12 +60,8 @@ timed alone (the commands' wall times on a shared machine swing by more than tha
 
 def side(directory: Path, wrapped: bool) -> tuple[CreditBank, Callable[[int], None]]:
     """A bank with ACCOUNTS accounts, and the n-th command of the workload."""
-    root, school, registrar = (SigningKey.generate() for _ in range(3))
-    bank = CreditBank.create(directory / "bank.ledger", root)
-    bank.register_institution(code="GZCC", name="广州城市职业学院", kind="school",
-                              has_credit_system=True, public_key=school.public_key,
-                              root_key=root)
-    bank.register_staff_key("T-1", Role.REGISTRAR, registrar.public_key, admin_key=school)
+    bank: CreditBank
+    bank, registrar = school_bank(directory / "bank.ledger")
     for i in range(ACCOUNTS):
         bank.open_account(learner_id=f"P{i}", learner_type="society_member",
                           personal_data=PersonalData(name="学员"), signer=registrar)

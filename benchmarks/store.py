@@ -71,14 +71,14 @@ from _common import (
     parser,
     print_table,
     publish,
+    school_bank,
     seconds,
     settle,
 )
-from creditledger import CreditBank, PersonalData
+from creditledger import PersonalData
 from creditledger.audit.verify import verify_ledger
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import LearnerAccount
-from creditledger.domain.policy import Role
 from creditledger.services.core import ledger_of
 from creditledger.store.format import EventLink
 from creditledger.store.ledger import Ledger
@@ -208,12 +208,7 @@ def workload_b(save: TimedSave, commits: int) -> None:
 def policy_side(directory: Path, checked: bool) -> tuple[Any, Callable[[int], None]]:
     """A credit bank with ACCOUNTS accounts of GZCC, and ``correct(n)``: the n-th single-event
     commit (a registrar's staff key corrects an account's personal data)."""
-    root, school, registrar = (SigningKey.generate() for _ in range(3))
-    bank = CreditBank.create(directory / "policy.ledger", root)
-    bank.register_institution(code="GZCC", name="广州城市职业学院", kind="school",
-                              has_credit_system=True, public_key=school.public_key,
-                              root_key=root)
-    bank.register_staff_key("T-1", Role.REGISTRAR, registrar.public_key, admin_key=school)
+    bank, registrar = school_bank(directory / "policy.ledger")
     ledger = ledger_of(bank)
     accounts = [LearnerAccount.open(learner_id=f"P{i}", learner_type="student",
                                     personal_data=PersonalData(name="学员"),
