@@ -646,7 +646,11 @@ def verify_bundle(data: Any, pinned: bytes | None) -> list[str]:
     commits = {c["seq"]: c for c in b["commits"]}
     if len(commits) != len(b["commits"]):
         raise Unusable("bundle: a commit is listed twice")
-    for e in b["registry"] + [e for a in b["aggregates"] for e in a["events"]]:
+    held = b["registry"] + [e for a in b["aggregates"] for e in a["events"]]
+    positions = [e["position"] for e in held]
+    if len(set(positions)) != len(positions):  # a copy of a genuine event adds nothing: refuse
+        raise Unusable("bundle: an event is listed twice")
+    for e in held:
         check_event(e, size, root, commits)
     signers = check_commits(b, key, commits)
     for a in b["aggregates"]:

@@ -187,3 +187,20 @@ def test_the_unchanged_documents_pass_both_verifiers(documents: dict[str, Any],
                                         str(documents["root_key"])])
         assert ours.exit_code == 0, ours.output
         assert standalone(str(file), "--root-key", str(documents["root_key"])).returncode == 0
+
+
+@pytest.mark.parametrize("where", ["registry", "account"])
+def test_a_bundle_that_lists_an_event_twice_is_refused_by_both_verifiers(
+        documents: dict[str, Any], tmp_path: Path, where: str) -> None:
+    """Found by the property above: a copy of a genuine registry event (the genesis) passed.
+    A copy adds nothing, but a bundle is exactly the learner's events, each once."""
+    changed = json.loads(json.dumps(documents["bundle"]))
+    events = changed["registry"] if where == "registry" else changed["aggregates"][0]["events"]
+    events.append(events[0])
+    file = tmp_path / "bundle.json"
+    file.write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
+    ours = CliRunner().invoke(app, ["verify-bundle", str(file), "--root-key",
+                                    str(documents["root_key"])])
+    theirs = standalone(str(file), "--root-key", str(documents["root_key"]))
+    assert ours.exit_code == 2 and "listed twice" in ours.output, ours.output
+    assert theirs.returncode == 2 and "listed twice" in theirs.stderr + theirs.stdout

@@ -132,7 +132,10 @@ def verify_bundle(bundle: Bundle, root_key: PublicKey | None = None) -> BundleRe
     commits = {c.seq: c for c in bundle.commits}
     if len(commits) != len(bundle.commits):
         raise UnusableLedgerError("bundle: a commit is listed twice")
-    for event in [*bundle.registry, *(e for a in bundle.aggregates for e in a.events)]:
+    held = [*bundle.registry, *(e for a in bundle.aggregates for e in a.events)]
+    if len({e.position for e in held}) != len(held):  # a copy of a genuine event: refused
+        raise UnusableLedgerError("bundle: an event is listed twice")
+    for event in held:
         _check_event(event, cp.size, cp.root, commits)
     _check_commits(bundle, named, commits)
     for aggregate in bundle.aggregates:
