@@ -45,10 +45,11 @@ def serve(
             sock = portal.bind()
             bound = sock.getsockname()[1]
             where = f"[{host}]" if ":" in host else host
+            if withheld:
+                done(f"withheld for personal columns: {', '.join(sorted(withheld))} (served as "
+                     f"{', '.join(sorted(withheld.values()))})")
             done(f"serving {path} (caught up to event {position}, followed) read-only at "
                  f"http://{where}:{bound}/" + (" (access token required)" if secret else ""))
-            if withheld:
-                done(f"withheld for personal columns: {', '.join(sorted(withheld))}")
             portal.serve(build_app(path, withheld, secret), sock)
     except CreditLedgerError as e:
         fail(str(e))

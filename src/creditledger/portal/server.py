@@ -134,6 +134,8 @@ class Portal:
                     projector.follow(self._stop, poll=FOLLOW_POLL)
                 finally:
                     projector.close()
-            except CreditLedgerError as e:
-                print(f"warning: following the ledger: {e}", file=sys.stderr, flush=True)
+            except Exception as e:  # the portal keeps serving the views as they are
+                what = str(e) if isinstance(e, CreditLedgerError) else f"{type(e).__name__}: {e}"
+                print(f"warning: following the ledger: {what} (trying again in {RETRY:g}s)",
+                      file=sys.stderr, flush=True)
                 self._stop.wait(RETRY)
