@@ -44,7 +44,7 @@ def bar_chart(chart_id: str, title: str, unit: str,
     height = BAR * max(len(rows), 1) + 40
     top = max((value for _, value in rows), default=0) or 1
     parts = [f'<svg id="{chart_id}" class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
-             f'width="{LABEL_WIDTH + PLOT_WIDTH + 80}" height="{height}" '
+             f'width="{LABEL_WIDTH + PLOT_WIDTH + 140}" height="{height}" '
              f'aria-label="{escape(title)}"><title>{escape(title)}</title>',
              f'<text x="0" y="16" font-weight="bold" font-size="14">{escape(title)}</text>']
     if not rows:
