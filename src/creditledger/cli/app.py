@@ -23,6 +23,7 @@ from creditledger.cli import (
     importing,
     keys,
     ledger,
+    portal,
     records,
     school,
     transfers,
@@ -48,7 +49,7 @@ course-result | certificate | training | online-course; correct (a score, 成绩
 
 Read (the ledger opened read-only; read models in LEDGER.views.db or --views, caught up first):
 transcript, balances, history, stats, export, alliance-report, explain, views. Records print as
-a table, or --format json or csv, or to -o FILE.
+a table, or --format json or csv, or to -o FILE. serve: the same, as a read-only web portal.
 
 Audit: verify (exit 0 intact, 1 tampered), head, checkpoint, consistency, verify-consistency,
 prove and verify-bundle (Merkle proofs, offline transcript bundles), export-ledger (a
@@ -62,9 +63,9 @@ ORDER = (
     "init", "keygen", "register-institution", "add-staff-key", "revoke-staff-key", "keys",
     "define-programme", "define-course", "open-account", "enrol", "record", "correct", "revoke",
     "import", "transcript", "balances", "history", "stats", "export", "alliance-report",
-    "explain", "views", "verify", "head", "checkpoint", "consistency", "verify-consistency",
-    "prove", "verify-bundle", "export-ledger", "export-credential", "verify-credential",
-    "status-list", "export-clr", "demo",
+    "explain", "views", "serve", "verify", "head", "checkpoint", "consistency",
+    "verify-consistency", "prove", "verify-bundle", "export-ledger", "export-credential",
+    "verify-credential", "status-list", "export-clr", "demo",
 )
 """The order ``--help`` lists the commands in: a school's day, then the auditor's."""
 
@@ -107,7 +108,8 @@ def _top(
     """The top-level options (the help is :data:`HELP`)."""
 
 
-for group in (school, keys, records, importing, views, transfers, ledger, audit, credentials):
+for group in (school, keys, records, importing, views, portal, transfers, ledger, audit,
+              credentials):
     group.register(app)
 
 

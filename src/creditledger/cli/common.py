@@ -272,16 +272,21 @@ def reading(ledger: str) -> Iterator[CreditBank]:
         bank.close()
 
 
-@contextmanager
-def views_of(bank: CreditBank, views: Path | None) -> Iterator[Projector]:
-    """The bank's read models, caught up with the ledger (in ``views``, or beside a ledger
-    file), with a progress bar on a terminal."""
+def open_views(bank: CreditBank, views: Path | None) -> Projector:
+    """The bank's read models (in ``views``, or beside a ledger file), not caught up yet."""
     try:
-        projector = bank.read_models(views)
+        return bank.read_models(views)
     except sqlite3.Error as e:  # the library leaves a views file it cannot open untyped
         where = f" {views}" if views is not None else " beside the ledger"
         raise UnusableLedgerError(f"the views database{where}: {e} (give --views a file you "
                                   "may write)") from None
+
+
+@contextmanager
+def views_of(bank: CreditBank, views: Path | None) -> Iterator[Projector]:
+    """The bank's read models, caught up with the ledger (in ``views``, or beside a ledger
+    file), with a progress bar on a terminal."""
+    projector = open_views(bank, views)
     try:
         if err.is_terminal:
             columns = (TextColumn("catching up the views"), BarColumn(),

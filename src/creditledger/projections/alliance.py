@@ -296,8 +296,20 @@ def monthly_by_school(db: sqlite_utils.Database, month: str | None = None) -> li
     """Per school and month: its learners' requests, admissions and passes at other schools;
     the learners it admitted and passed; certificates it issued and recognised (R17)."""
     where, params = _month_filter(month)
-    rows = db.execute(
-        f"SELECT month, school, SUM(sr), SUM(sa), SUM(sp), SUM(ra), SUM(rp), SUM(ci), SUM(cr) "
+    rows = db.execute(monthly_by_school_sql(where), params)
+    return [SchoolMonth(month=r[0], school=r[1], sent_requested=r[2], sent_admitted=r[3],
+                        sent_passed=r[4], received_admitted=r[5], received_passed=r[6],
+                        certificates_issued=r[7], certificates_recognised=r[8]) for r in rows]
+
+
+def monthly_by_school_sql(where: str = "") -> str:
+    """The query of :func:`monthly_by_school`, filtered by ``where`` (a ``WHERE`` clause over
+    ``month``): shared with the registrar's portal, whose canned query must give the same
+    figures as ``alliance-report --by school``."""
+    return (
+        f"SELECT month, school, SUM(sr) AS sent_requested, SUM(sa) AS sent_admitted, "
+        f"SUM(sp) AS sent_passed, SUM(ra) AS received_admitted, SUM(rp) AS received_passed, "
+        f"SUM(ci) AS certificates_issued, SUM(cr) AS certificates_recognised "
         f"FROM (SELECT month, home_school AS school, kind='requested' AS sr, "
         f"  kind='admitted' AS sa, kind='passed' AS sp, 0 AS ra, 0 AS rp, 0 AS ci, "
         f"  kind='recognised' AS cr FROM ({_ACTIVITY}) "
@@ -305,10 +317,7 @@ def monthly_by_school(db: sqlite_utils.Database, month: str | None = None) -> li
         f"  kind='certificate', 0 FROM ({_ACTIVITY})) {where} "
         f"GROUP BY month, school "
         f"HAVING SUM(sr) + SUM(sa) + SUM(sp) + SUM(ra) + SUM(rp) + SUM(ci) + SUM(cr) > 0 "
-        f"ORDER BY month, school", params)
-    return [SchoolMonth(month=r[0], school=r[1], sent_requested=r[2], sent_admitted=r[3],
-                        sent_passed=r[4], received_admitted=r[5], received_passed=r[6],
-                        certificates_issued=r[7], certificates_recognised=r[8]) for r in rows]
+        f"ORDER BY month, school")
 
 
 def satisfaction(db: sqlite_utils.Database) -> list[Satisfaction]:
