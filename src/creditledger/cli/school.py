@@ -27,9 +27,11 @@ from creditledger.cli.common import (
     open_bank,
     public_key,
     public_key_option,
+    school_kek,
     signing_key,
 )
 from creditledger.crypto.keys import SigningKey
+from creditledger.crypto.sealing import KeyEncryptionKey
 from creditledger.domain import PersonalData
 from creditledger.errors import CreditLedgerError, ValidationError
 from creditledger.services import CreditBank
@@ -58,9 +60,14 @@ def init(
     ledger_id: Annotated[str | None, typer.Option(
         "--ledger-id", metavar="ID", help="The ledger's id (default: a new UUID).")] = None,
     passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
+    kek: Annotated[Path | None, typer.Option(
+        "--kek", metavar="KEK.key", help="The school's key-encryption key file: written anew "
+        "if missing (keep it apart from the ledger and its backups); else "
+        "$CREDITLEDGER_KEK_FILE or $CREDITLEDGER_KEK_PASSPHRASE.")] = None,
 ) -> None:
     """Create a new credit bank ledger and its root key (the bank operator's: it registers
-    institutions). Refuses to overwrite a ledger or a key file."""
+    institutions). Personal data is sealed under per-learner keys (docs/privacy.md). Refuses
+    to overwrite a ledger or a key file."""
     public = key.with_suffix(".pub")
     for path in (key, public, *([] if _is_url(ledger) else [Path(ledger)])):
         if path.exists():
@@ -73,7 +80,9 @@ def init(
         _remove(key, public)
         fail(str(e))
     try:
-        with CreditBank.create(ledger, root, ledger_id=ledger_id) as bank:
+        if kek is not None and not kek.exists():
+            KeyEncryptionKey.generate().save(kek)
+        with CreditBank.create(ledger, root, ledger_id=ledger_id, kek=school_kek(kek)) as bank:
             made = bank.ledger_id
     except CreditLedgerError as e:
         _remove(key, public)  # no root key without its ledger
