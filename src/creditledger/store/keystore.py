@@ -144,6 +144,13 @@ class SQLiteKeyStore:
             c.execute("INSERT OR IGNORE INTO data_keys (account_id, wrapped, created_at) "
                       "VALUES (?, ?, ?)", (account, wrapped, now_text()))
 
+    def add_many(self, rows: list[tuple[str, bytes]]) -> None:
+        """Keep many new wrapped keys in one transaction (a cohort: one sync, not one each)."""
+        at = now_text()
+        with self._lock, self._writing() as c:
+            c.executemany("INSERT OR IGNORE INTO data_keys (account_id, wrapped, created_at) "
+                          "VALUES (?, ?, ?)", [(a, w, at) for a, w in rows])
+
     def destroy(self, account: str) -> None:
         at = now_text()
         with self._lock, self._writing() as c:

@@ -109,6 +109,20 @@ class PersonalDataKeys:
             self._keys[account] = key
             return key
 
+    def make_keys(self, accounts: list[str]) -> None:
+        """Make the data keys of many accounts ahead, in one transaction of a SQLite key store
+        (a cohort about to be opened; the benchmark's large key stores). Accounts that have a
+        key or a tombstone keep it."""
+        wrapping = self.check_kek()
+        rows = [(a, seal(wrapping, new_data_key(), self._context("data-key", a)))
+                for a in accounts]
+        add_many = getattr(self.store, "add_many", None)
+        if add_many is not None:
+            add_many(rows)
+            return
+        for account, wrapped in rows:
+            self.store.add(account, wrapped)
+
     def data_key(self, account: str) -> bytes | None:
         """The account's data key, if it exists and the KEK is given (for tests and scans)."""
         return self._key(account, create=False)
