@@ -6,6 +6,7 @@ still verify."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import psycopg
@@ -35,6 +36,9 @@ def _check_erased(story: Story, target: str | Path) -> None:
     assert bank.personal_data("S1").name == "陈晓敏"  # everyone else's still reads
     report = verify_ledger(target)
     assert report.fault is None
+    with sqlite3.connect(story.views) as views:  # the read model says "erased", nothing more
+        assert dict(views.execute("SELECT learner_id, personal_data FROM accounts")) == {
+            "S1": "sealed", "S2": "sealed", "M1": "sealed", LEARNER: "erased"}
     for name, document in story.documents.items():
         assert story.found_in(document) == [], name
 
