@@ -179,3 +179,12 @@ def test_a_key_store_of_another_ledger_is_refused(world: World, tmp_path: Path) 
     keys_path_for(world.path).rename(keys_path_for(tmp_path / "other.ledger"))
     with pytest.raises(UnusableLedgerError, match="another ledger"):
         CreditBank.open(tmp_path / "other.ledger", kek=KEK)
+
+
+def test_a_new_ledger_is_not_created_beside_another_ledgers_key_store(
+    world: World, tmp_path: Path,
+) -> None:
+    keys_path_for(world.path).rename(keys_path_for(tmp_path / "new.ledger"))
+    with pytest.raises(ConflictError, match="key store"):
+        CreditBank.create(tmp_path / "new.ledger", SigningKey.generate(), kek=KEK)
+    assert not (tmp_path / "new.ledger").exists()

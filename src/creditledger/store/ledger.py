@@ -159,6 +159,10 @@ class Ledger(Application[UUID]):
         into it, and only then link it to ``path``: no one ever sees a half-made ledger there,
         and a failure (or a crash) leaves nothing under that name."""
         _check_new_file(path)
+        keys = keys_path_for(path)
+        if policy == POLICY_V2 and keys.exists() and keys.stat().st_size > 0:
+            raise ConflictError(f"{keys}: a key store is there already (of another ledger?); "
+                                "refusing to create a ledger beside it")
         building = path.with_name(f".{path.name}.creating-{uuid.uuid4().hex[:12]}")
         try:
             ledger = cls({**sqlite_env(building), **(env or {}),
