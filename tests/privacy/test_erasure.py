@@ -188,3 +188,14 @@ def test_a_new_ledger_is_not_created_beside_another_ledgers_key_store(
     with pytest.raises(ConflictError, match="key store"):
         CreditBank.create(tmp_path / "new.ledger", SigningKey.generate(), kek=KEK)
     assert not (tmp_path / "new.ledger").exists()
+
+
+def test_a_copy_of_the_ledger_without_its_key_store_is_pseudonymous(world: World,
+                                                                    tmp_path: Path) -> None:
+    copy = tmp_path / "copy" / "auditor.ledger"
+    copy.parent.mkdir()
+    copy.write_bytes(Path(world.path).read_bytes())
+    with CreditBank.open(copy, kek=KEK, read_only=True) as auditor:
+        assert auditor.account("S1").personal_data is None
+        assert auditor.account("S1").learner_id == "S1"
+    assert verify_ledger(copy).fault is None

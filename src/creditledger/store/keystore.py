@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -107,7 +108,7 @@ class SQLiteKeyStore:
         return self._conn
 
     @contextlib.contextmanager
-    def _writing(self) -> sqlite3.Cursor:  # type: ignore[misc]
+    def _writing(self) -> Iterator[sqlite3.Cursor]:
         conn = self._connection()
         try:
             conn.execute("BEGIN IMMEDIATE")

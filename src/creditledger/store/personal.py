@@ -76,6 +76,10 @@ class PersonalDataKeys:
         self._wrapping = key
         return key
 
+    def _set_up(self) -> bool:
+        """Whether the key store holds keys for some KEK (a copy without it: nothing does)."""
+        return self._wrapping is not None or "check" in self.store.info()
+
     def _context(self, what: str, account: str = "") -> bytes:
         return f"creditledger/{what}/v1|{self.ledger_id}|{account}".encode()
 
@@ -88,8 +92,8 @@ class PersonalDataKeys:
             found = self._keys.get(account)
             if found is not None:
                 return found
-            if self.kek is None and not create:
-                return None
+            if not create and (self.kek is None or not self._set_up()):
+                return None  # nothing to open it with (no KEK, or no key store here)
             wrapping = self.check_kek()
             row = self.store.wrapped(account)
             if row is None and create:
