@@ -99,6 +99,8 @@ class SQLiteKeyStore:
                                        check_same_thread=False, timeout=30)
                 conn.execute("PRAGMA secure_delete=ON")
                 if not self._read_only:
+                    # before the first table: freed pages can then be given back one by one
+                    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
                     conn.execute("PRAGMA journal_mode=WAL")
                     for statement in KEYS_SCHEMA:
                         conn.execute(statement)
@@ -161,13 +163,17 @@ class SQLiteKeyStore:
                       "WHERE account_id=?", (at, account))
 
     def scrub(self) -> None:
-        """Rebuild the file (``VACUUM``) and empty the write-ahead log into it (``TRUNCATE``
-        checkpoint): with ``secure_delete`` the destroyed key's bytes are zeroed, and no old
-        page image is left in the log."""
+        """Leave no copy of a destroyed key in the files: ``secure_delete`` zeroed its bytes
+        where they lay (and any page freed); the incremental vacuum gives freed pages back to
+        the file system; a ``TRUNCATE`` checkpoint copies the zeroed pages into the file and
+        empties the write-ahead log, which held the key's older page images.
+
+        Not a full ``VACUUM``: that rewrites the whole store (about 2 s for a million keys,
+        docs/benchmarks.md) and removes nothing more once the bytes are zeroed."""
         with self._lock:
             conn = self._connection()
             try:
-                conn.execute("VACUUM")
+                conn.execute("PRAGMA incremental_vacuum").fetchall()
                 busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
             except sqlite3.OperationalError as e:
                 raise LedgerBusyError(f"{self.path}: the key store is busy; the key is "
