@@ -80,7 +80,8 @@ def keys_path_for(ledger_path: str | Path) -> Path:
 
 class SQLiteKeyStore:
     """The key store of a ledger file: its own SQLite file, in WAL mode with ``secure_delete``
-    (deleted content is overwritten with zeros), written with ``BEGIN IMMEDIATE``."""
+    (deleted content is overwritten with zeros) and incremental vacuum, written with
+    ``BEGIN IMMEDIATE``."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
