@@ -650,6 +650,8 @@ def verify_bundle(data: Any, pinned: bytes | None) -> list[str]:
     commits = {c["seq"]: c for c in b["commits"]}
     if len(commits) != len(b["commits"]):
         raise Unusable("bundle: a commit is listed twice")
+    if len({e["position"] for e in b["registry"]}) != len(b["registry"]):
+        raise Unusable("bundle: a registry event is listed twice")
     for e in b["registry"] + [e for a in b["aggregates"] for e in a["events"]]:
         check_event(e, size, root, commits)
     signers = check_commits(b, key, commits)

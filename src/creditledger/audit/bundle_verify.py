@@ -133,6 +133,8 @@ def verify_bundle(bundle: Bundle, root_key: PublicKey | None = None) -> BundleRe
     commits = {c.seq: c for c in bundle.commits}
     if len(commits) != len(bundle.commits):
         raise UnusableLedgerError("bundle: a commit is listed twice")
+    if len({e.position for e in bundle.registry}) != len(bundle.registry):
+        raise UnusableLedgerError("bundle: a registry event is listed twice")
     for event in [*bundle.registry, *(e for a in bundle.aggregates for e in a.events)]:
         _check_event(event, cp.size, cp.root, commits)
     _check_commits(bundle, named, commits)
