@@ -198,4 +198,6 @@ def test_a_copy_of_the_ledger_without_its_key_store_is_pseudonymous(world: World
     with CreditBank.open(copy, kek=KEK, read_only=True) as auditor:
         assert auditor.account("S1").personal_data is None
         assert auditor.account("S1").learner_id == "S1"
+        with pytest.raises(UnusableLedgerError, match="no key store"):
+            auditor.personal_data("S1")
     assert verify_ledger(copy).fault is None

@@ -18,6 +18,7 @@ from creditledger.domain import LearnerAccount, PersonalData
 from creditledger.domain.policy.owners import topic
 from creditledger.errors import (
     ConflictError,
+    NotFoundError,
     PersonalDataErasedError,
 )
 from creditledger.services.accounts import AccountCommands
@@ -56,14 +57,17 @@ class PrivacyCommands(AccountCommands):
         """The learner's personal data, opened with their data key.
 
         :class:`PersonalDataErasedError` once erased; :class:`KeyEncryptionKeyRequiredError`
-        if it is sealed and the bank was opened without the school's key-encryption key."""
+        if it is sealed and the bank was opened without the school's key-encryption key;
+        :class:`NotFoundError` if this key store has no key for the learner (a copy of the
+        ledger made without its key store)."""
         account = self._account(learner_id)
         if account.erasure is not None:
             raise PersonalDataErasedError(f"the personal data of {learner_id} was erased "
                                           f"({account.erasure.legal_basis})")
         if account.personal_data is None:
-            self._keys().check_kek()  # no KEK: say so; else the data key is gone
-            raise PersonalDataErasedError(f"the data key of {learner_id} is destroyed")
+            self._keys().check_kek()  # no KEK: say so; else the key is not in this key store
+            raise NotFoundError("data key (a copy of the ledger without its key store?)",
+                                learner_id, "learner_id")
         return account.personal_data
 
     def erase_personal_data(self, learner_id: str, *, reason: str, legal_basis: str,
