@@ -14,6 +14,7 @@ import pytest
 from psycopg import sql
 
 from creditledger import CreditBank
+from creditledger.audit.export import export_to_sqlite
 from creditledger.audit.verify import verify_ledger
 from creditledger.errors import PersonalDataErasedError
 from tests.privacy.canary import CORRECTED, LEARNER, Story, play
@@ -72,7 +73,9 @@ def test_the_canary_leaves_no_trace_in_any_column_of_a_postgres_ledger(
     story = play(pg_url, tmp_path)
     try:
         _check_erased(story, pg_url)
-        for path in (p for p in tmp_path.iterdir() if p.is_file()):  # the views database
+        export_to_sqlite(pg_url, tmp_path / "exported.ledger")  # the auditor's copy, made after
+        assert verify_ledger(tmp_path / "exported.ledger").fault is None
+        for path in (p for p in tmp_path.iterdir() if p.is_file()):  # views db, the copy
             assert story.found_in(path.read_bytes()) == [], path.name
         tables, cells, found = _scan_schema(pg_url, story)
         assert {"stored_events", "ledger_commits", "data_keys", "key_store_info"} <= tables
