@@ -577,6 +577,10 @@ def check_transcript(b: dict[str, Any], signers: dict[int, Any]) -> list[str]:
     reversed_ = {_uuid(s) for t, s in account if t == ACCOUNT + "Reversed"}
     person = opened.get("personal_data")
     name = person.get("name") if isinstance(person, dict) else "?"
+    if isinstance(person, str) and person.startswith("sealed:"):  # only the school's key opens it
+        name = "personal data sealed"
+    if any(t == ACCOUNT + "PersonalDataErased" for t, _ in account):
+        name = "personal data erased"
     lines = [f"account of {learner} ({name}): {len(account)} events, {len(credited)} "
              f"achievements credited, {len(reversed_)} reversed"]
     seen = set()

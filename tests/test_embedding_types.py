@@ -17,10 +17,10 @@ PROGRAM = '''\
 from datetime import date
 from decimal import Decimal
 
-from creditledger import CreditBank, Evidence, PersonalData, SigningKey
+from creditledger import CreditBank, Evidence, KeyEncryptionKey, PersonalData, SigningKey
 
 root, school = SigningKey.generate(), SigningKey.generate()
-with CreditBank.create("school.ledger", root) as bank:
+with CreditBank.create("school.ledger", root, kek=KeyEncryptionKey.generate()) as bank:
     bank.register_institution(code="GZCC", name="广州城市职业学院", kind="school",
                               public_key=school.public_key, root_key=root)
     bank.define_programme(code="530302", name="会计", signer=school)

@@ -20,6 +20,7 @@ from creditledger.audit.verify import (
     verify_ledger,
 )
 from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.crypto.sealing import KeyEncryptionKey
 from creditledger.domain import (
     AchievementKind,
     AmountKind,
@@ -48,7 +49,7 @@ from creditledger.domain import (
     TargetKind,
     TransferScope,
 )
-from creditledger.domain.policy import POLICY_V1, Role, Signer
+from creditledger.domain.policy import POLICY_V1, POLICY_V2, Role, Signer
 from creditledger.errors import (
     AgreementNotInForceError,
     AlreadyExemptError,
@@ -74,6 +75,8 @@ from creditledger.errors import (
     InconsistentLedgerError,
     InsufficientCreditsError,
     InvalidCredentialError,
+    KeyEncryptionKeyError,
+    KeyEncryptionKeyRequiredError,
     KeyFileExistsError,
     KeyNotValidError,
     LedgerBusyError,
@@ -82,6 +85,7 @@ from creditledger.errors import (
     NotAuthorisedError,
     NotFoundError,
     NotPendingError,
+    PersonalDataErasedError,
     ProjectionTimeout,
     ReadOnlyLedgerError,
     ReadOnlySnapshotError,
@@ -90,12 +94,15 @@ from creditledger.errors import (
     UnsignedCommitError,
     UnusableLedgerError,
     ValidationError,
+    WrongKeyEncryptionKeyError,
 )
 from creditledger.services import CreditBank
+from creditledger.services.privacy import ErasureReceipt
 from creditledger.store.registry import RegisteredKey
 
 __all__ = [
     "POLICY_V1",
+    "POLICY_V2",
     "AchievementKind",
     "AgreementNotInForceError",
     "AlreadyExemptError",
@@ -130,6 +137,7 @@ __all__ = [
     "DisqualifiedError",
     "DuplicateAchievementError",
     "DuplicateCreditError",
+    "ErasureReceipt",
     "Evidence",
     "Fault",
     "FaultKind",
@@ -139,6 +147,9 @@ __all__ = [
     "InstitutionKind",
     "InsufficientCreditsError",
     "InvalidCredentialError",
+    "KeyEncryptionKey",
+    "KeyEncryptionKeyError",
+    "KeyEncryptionKeyRequiredError",
     "KeyFileExistsError",
     "KeyNotValidError",
     "LearnerType",
@@ -150,6 +161,7 @@ __all__ = [
     "NotFoundError",
     "NotPendingError",
     "PersonalData",
+    "PersonalDataErasedError",
     "ProjectionTimeout",
     "PublicKey",
     "RatioBasis",
@@ -172,6 +184,7 @@ __all__ = [
     "UnusableLedgerError",
     "ValidationError",
     "VerifyReport",
+    "WrongKeyEncryptionKeyError",
     "sign_head",
     "verify_ledger",
 ]

@@ -88,6 +88,11 @@ class ConcurrentWriteError(ConflictError):
     ``RecordConflictError``."""
 
 
+class PersonalDataErasedError(ConflictError):
+    """The learner's personal data was erased (crypto-shredded): it can be neither read nor
+    corrected again; the learner remains a pseudonymous id."""
+
+
 class ReadOnlySnapshotError(CreditLedgerError):
     """A query's result is a read-only snapshot: change the ledger through a bank command."""
 
@@ -294,6 +299,21 @@ class LedgerUnavailableError(LedgerError):
 class LedgerBusyError(LedgerError):
     """The ledger's database server refused an operation for now: a lock not granted in time, a
     deadlock, a cancelled statement. Its transaction was rolled back; retrying may succeed."""
+
+
+class KeyEncryptionKeyError(LedgerError):
+    """Base class of the errors about the school's key-encryption key (KEK), which wraps the
+    learners' data keys in the ledger's key store (see ``docs/privacy.md``)."""
+
+
+class KeyEncryptionKeyRequiredError(KeyEncryptionKeyError):
+    """The command seals, reads or erases personal data, and no key-encryption key was given
+    when the ledger was opened: nothing was written."""
+
+
+class WrongKeyEncryptionKeyError(KeyEncryptionKeyError):
+    """The key-encryption key given does not open the ledger's key store (a wrong passphrase or
+    key file): nothing was written, nothing erased."""
 
 
 class CorruptTreeError(LedgerError):

@@ -21,7 +21,7 @@ from creditledger.crypto.keys import SigningKey
 from creditledger.errors import KeyNotValidError, TamperedLedgerError
 from creditledger.services.core import ledger_of
 from creditledger.store.registry import REGISTERED_TOPIC, registry_id
-from tests.services.bank.fixtures import EVIDENCE, TODAY, World, make_world
+from tests.services.bank.fixtures import EVIDENCE, KEK, TODAY, World, make_world
 from tests.store.contract import is_postgres
 from tests.store.forge import Forged, forge_commit
 from tests.store.ledgers import Tamper
@@ -120,7 +120,7 @@ def test_a_node_inserted_past_the_size_is_refused_by_the_store_and_writing_goes_
                                                                 match="Merkle"):
             conn.execute("INSERT INTO merkle_nodes VALUES (4, ?, ?)", beyond)
     assert verify_ledger(world.path).events == size
-    with CreditBank.open(world.path) as bank:  # later commits and checkpoints still work
+    with CreditBank.open(world.path, kek=KEK) as bank:  # later commits and checkpoints still work
         bank.open_account(learner_id="S9", learner_type="society_member",
                           personal_data=PersonalData(name="九"),
                           signer=world.gzcc)
@@ -227,7 +227,7 @@ def test_a_consistency_proof_without_its_format_is_unusable(tmp_path: Path) -> N
     world = grown(make_world(tmp_path / "bank.ledger"), results=3)
     world.bank.close()
     old = publish_checkpoint(world.path, [world.root])
-    with CreditBank.open(world.path) as bank:
+    with CreditBank.open(world.path, kek=KEK) as bank:
         bank.open_account(learner_id="S7", learner_type="society_member",
                           personal_data=PersonalData(name="七"),
                           signer=world.gzcc)

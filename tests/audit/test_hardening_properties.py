@@ -26,7 +26,7 @@ from creditledger import CreditBank, PersonalData
 from creditledger.audit.checkpoints import prove_consistency, publish_checkpoint
 from creditledger.cli.app import app
 from tests.mutations import one_change
-from tests.services.bank.fixtures import EVIDENCE, TODAY, World, make_world
+from tests.services.bank.fixtures import EVIDENCE, KEK, TODAY, World, copy_ledger, make_world
 from tests.store.ledgers import Tamper
 
 from .helpers import standalone
@@ -144,13 +144,13 @@ def documents(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     """A transcript bundle and a consistency proof of the ledger, as JSON values."""
     folder = tmp_path_factory.mktemp("documents")
     path = folder / "docs.ledger"
-    shutil.copyfile(world.path, path)
+    copy_ledger(world.path, path)
     runner = CliRunner()
     bundle_file = folder / "bundle.json"
     assert runner.invoke(app, ["prove", str(path), "--learner", "S1", "-o",
                                str(bundle_file)]).exit_code == 0
     old = publish_checkpoint(path, [world.root], verify=False)
-    with CreditBank.open(path) as bank:
+    with CreditBank.open(path, kek=KEK) as bank:
         bank.open_account(learner_id="S8", learner_type="society_member",
                           personal_data=PersonalData(name="八"), signer=world.gzcc)
     new = publish_checkpoint(path, [world.root])

@@ -41,7 +41,7 @@ from creditledger.store.ledger import Ledger
 from creditledger.store.readers import PostgresReader
 from creditledger.store.tree import LedgerTree
 from tests.audit.helpers import PASSPHRASE
-from tests.services.bank.fixtures import EVIDENCE, TODAY, make_world
+from tests.services.bank.fixtures import EVIDENCE, KEK, TODAY, make_world
 from tests.store.pg_ledgers import connect
 
 TABLES = {
@@ -94,7 +94,7 @@ def build_pg_bank(url: str, directory: Path, *, extra: int = 0) -> PgBank:
 def grow(url: str, signer: SigningKey, commits: int) -> None:
     """``commits`` more single-event commits: accounts of members of society, opened by
     ``signer``'s school."""
-    with CreditBank.open(url) as bank:
+    with CreditBank.open(url, kek=KEK) as bank:
         for _ in range(commits):
             bank.open_account(learner_id=f"G-{uuid.uuid4().hex}", learner_type="society_member",
                               personal_data=PersonalData(name="成人学员"), signer=signer)

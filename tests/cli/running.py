@@ -6,12 +6,26 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 PASSPHRASE = "cli-test-passphrase"
 Result = subprocess.CompletedProcess[str]
+_KEK_FILE: list[Path] = []
+
+
+def kek_file() -> Path:
+    """A key file holding the tests' key-encryption key (the worlds' :data:`KEK`), made once
+    per test session: every run is given it, as a school gives its own."""
+    if not _KEK_FILE:
+        from tests.services.bank.fixtures import KEK
+
+        path = Path(tempfile.mkdtemp(prefix="creditledger-kek-")) / "school.kek"
+        KEK.save(path)
+        _KEK_FILE.append(path)
+    return _KEK_FILE[0]
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
@@ -21,7 +35,7 @@ def run(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None =
         [sys.executable, "-m", "creditledger", *(str(a) for a in args)],
         capture_output=True, text=True, timeout=120, cwd=cwd,
         env={**os.environ, "COLUMNS": "200", "CREDITLEDGER_PASSPHRASE": PASSPHRASE,
-             **(env or {})},
+             "CREDITLEDGER_KEK_FILE": str(kek_file()), **(env or {})},
     )
 
 

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
 from tests.cli.running import PASSPHRASE
-from tests.services.bank.fixtures import EVIDENCE, TODAY, make_world
+from tests.services.bank.fixtures import EVIDENCE, TODAY, copy_ledger, make_world
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class School:
     def copy(self, folder: Path) -> Path:
         """A copy of the ledger to write to (the module's own stays as built)."""
         target = folder / "copy.ledger"
-        shutil.copy(self.ledger, target)
+        copy_ledger(self.ledger, target)
         return target
 
 

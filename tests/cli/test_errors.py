@@ -15,6 +15,7 @@ from creditledger.projections import queries
 from creditledger.services import CreditBank
 from tests.cli.running import assert_unusable, run, run_many
 from tests.cli.school import School, build_school
+from tests.services.bank.fixtures import KEK
 
 NOBODY = str(uuid.uuid4())
 
@@ -72,7 +73,7 @@ def test_an_unknown_id_is_an_error_on_every_write_command(school: School, tmp_pa
 
 
 def _events(ledger: str) -> int:
-    with CreditBank.open(ledger) as bank:
+    with CreditBank.open(ledger, kek=KEK) as bank:
         return bank.last_position()
 
 

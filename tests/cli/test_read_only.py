@@ -42,9 +42,11 @@ def test_every_read_command_opens_the_ledger_read_only(
     opened: list[dict[str, Any]] = []
     real = CreditBank.open
 
-    def spy(target: Any, *, read_only: bool = False, env: Any = None) -> CreditBank:
+    def spy(target: Any, *, read_only: bool = False, env: Any = None,
+            kek: Any = None) -> CreditBank:
         opened.append({"read_only": read_only})
-        return real(target, read_only=read_only, env=env)  # type: ignore[call-arg,unused-ignore]
+        return real(target, read_only=read_only, env=env,  # type: ignore[call-arg,unused-ignore]
+                    kek=kek)
 
     monkeypatch.setattr(CreditBank, "open", spy)
     ledger = str(school.copy(tmp_path))

@@ -16,6 +16,7 @@ from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.services import CreditBank
 from tests.cli.running import assert_ok, assert_unusable, run, run_many
 from tests.cli.school import School, build_school
+from tests.services.bank.fixtures import KEK
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,7 @@ def test_every_kind_of_achievement_is_recorded_by_its_certifier(school: School, 
     assert UUID(again.stdout.strip()) == school.result_id
     assert "already recorded (nothing written)" in again.stderr
     assert "recorded x_certificate (职业技能等级证书) of S2" in certificate.stderr
-    with CreditBank.open(ledger) as bank:
+    with CreditBank.open(ledger, kek=KEK) as bank:
         for result, kind in ((certificate, "x_certificate"), (training, "training_record"),
                              (online, "online_course")):
             assert bank.achievement(UUID(result.stdout.strip())).record.kind.value == kind
@@ -131,7 +132,7 @@ def test_a_member_of_society_enrols_and_an_administrator_adds_staff(school: Scho
     assert_unusable(run(*staff, "--key", school.key("gzcc"), "--admin-key",
                         school.key("lnpc")), "--key and --admin-key")
     assert_unusable(run(*staff), "missing option --key")
-    with CreditBank.open(ledger) as bank:
+    with CreditBank.open(ledger, kek=KEK) as bank:
         assert bank.account("M1").programme_code == "530302"
 
 
@@ -147,6 +148,6 @@ def test_a_score_is_corrected_and_a_failing_one_refused(school: School, tmp_path
     ])
     assert_unusable(failing, "pass mark")
     assert_unusable(not_theirs, "LNPC")
-    with CreditBank.open(ledger) as bank:
+    with CreditBank.open(ledger, kek=KEK) as bank:
         course = bank.achievement(school.result_id).record.course
         assert course is not None and course.score == Decimal(90)

@@ -95,4 +95,6 @@ def every_event_scenario() -> list[Aggregate]:
     account.credit_achievement(other)
     other.revoke(reason="fraud", note="伪造", today=TODAY)
     account.reverse_achievement(other)
+    account.erase_personal_data(reason="consent withdrawn", legal_basis="PIPL Art. 47",
+                                erased_by="GZCP", staff_id="R-01")
     return [school, course, spare, programme, certificate, result, x_certificate, other, account]

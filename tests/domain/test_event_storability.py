@@ -56,7 +56,7 @@ def test_every_event_class_is_emitted_by_the_scenario() -> None:
     emitted = {type(e) for a in aggregates for e in a.pending_events}
     declared = {cls for a in aggregates for cls in declared_event_classes(type(a))}
     assert declared == emitted
-    assert len(declared) == 23
+    assert len(declared) == 24
 
 
 def test_every_event_round_trips_through_msgspec_exactly() -> None:
@@ -69,7 +69,7 @@ def test_every_event_round_trips_through_msgspec_exactly() -> None:
             payload, back = round_trip(domain_event)
             assert back == payload, type(domain_event).__qualname__
             assert_identical(payload, back, type(domain_event).__qualname__)
-    assert len(seen) == 23
+    assert len(seen) == 24
 
 
 def test_event_payloads_contain_no_floats() -> None:

@@ -32,4 +32,4 @@ def test_every_aggregate_reloads_equal_from_the_ledger(ledger_target: str | Path
         ledger.close()
     assert assert_intact(ledger_target).events == 3 + pending
     topics = {t for (t,) in ledger_rows(ledger_target, "SELECT DISTINCT topic FROM stored_events")}
-    assert len(topics) == 3 + 23  # the genesis, its policy, a registration, the 23 domain events
+    assert len(topics) == 3 + 24  # the genesis, its policy, a registration, the 24 domain events

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from creditledger.crypto.keys import SigningKey
+from tests.cli.running import kek_file
 from tests.services.bank.fixtures import make_world
 
 from .files import (
@@ -58,7 +59,8 @@ def run(setup: Setup, file: Path, *args: str, key: Path | None = None
         [sys.executable, "-m", "creditledger", "import", str(setup.ledger), str(file),
          "--key", str(key or setup.key), *args],
         capture_output=True, text=True, timeout=120,
-        env={**os.environ, "CREDITLEDGER_PASSPHRASE": "pw", "COLUMNS": "200"})
+        env={**os.environ, "CREDITLEDGER_PASSPHRASE": "pw", "COLUMNS": "200",
+             "CREDITLEDGER_KEK_FILE": str(kek_file())})
     assert "Traceback" not in done.stdout + done.stderr, done.stderr
     return done
 

@@ -18,7 +18,7 @@ from creditledger.errors import ImportRejectedError
 from creditledger.services import batch
 from creditledger.services.bank import CreditBank
 from creditledger.services.batch import import_file
-from tests.services.bank.fixtures import TODAY, World, world_on
+from tests.services.bank.fixtures import KEK, TODAY, World, world_on
 
 from .files import LEARNER_COLUMNS, learner, write_csv, write_json
 from .workers import PASSPHRASE, import_each, worker_context
@@ -37,7 +37,7 @@ def opened_by_another_writer_first(world: World, learner_id: str, name: str, *,
     """Another writer (its own bank on the same ledger) opens ``learner_id``, named ``name``,
     just before the import's ``on_call``-th ``open_account`` for that learner runs: after the
     import has checked that the account is not there yet."""
-    other = CreditBank.open(world.path)
+    other = CreditBank.open(world.path, kek=KEK)
     real = world.bank.open_account
     calls = [0]
 
@@ -146,7 +146,7 @@ def test_two_processes_importing_the_same_file_at_the_same_moment_both_succeed(
 
 @contextmanager
 def world_on_existing(target: Any) -> Iterator[CreditBank]:
-    bank = CreditBank.open(target)
+    bank = CreditBank.open(target, kek=KEK)
     try:
         yield bank
     finally:

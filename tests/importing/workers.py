@@ -8,7 +8,7 @@ from typing import Any
 
 from creditledger.crypto.keys import SigningKey
 from creditledger.services.bank import CreditBank
-from tests.services.bank.fixtures import TODAY
+from tests.services.bank.fixtures import KEK, TODAY
 
 PASSPHRASE = b"pw"
 
@@ -24,7 +24,7 @@ def import_each(target: str, key_pem: str, files: list[str], commit_size: int, g
     """Import each file in turn, starting each together with the other worker (``go``, a
     barrier); report, per file, what the import did or the error it raised."""
     signer = SigningKey.load(key_pem, PASSPHRASE)
-    bank = CreditBank.open(target)
+    bank = CreditBank.open(target, kek=KEK)
     outcomes: list[Any] = []
     try:
         for file in files:

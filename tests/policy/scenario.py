@@ -62,6 +62,7 @@ from creditledger.domain.alliance import CourseInfo
 from creditledger.domain.policy import Role
 from creditledger.services.bank import CreditBank
 from creditledger.services.core import ledger_of
+from tests.services.bank.fixtures import KEK
 
 GZCC, LNPC, ISSUER, SECRETARIAT, OUTSIDER = "GZCC", "LNPC", "ISSUER", "ESVEA-SEC", "CQAT"
 INSTITUTIONS = {  # code: (name, kind, credit system)
@@ -125,7 +126,7 @@ def every_rule_ledger(target: str | Path) -> RuleWorld:
     least one event of every type the write policy names, each signed by a key it allows; the
     bank is returned open."""
     root = SigningKey.generate()
-    world = RuleWorld(bank=CreditBank.create(target, root), target=target, root=root,
+    world = RuleWorld(bank=CreditBank.create(target, root, kek=KEK), target=target, root=root,
                       admins={code: SigningKey.generate() for code in INSTITUTIONS},
                       staff={(code, role): SigningKey.generate()
                              for code in INSTITUTIONS for role in STAFF_ROLES},
@@ -143,7 +144,7 @@ def every_rule_ledger(target: str | Path) -> RuleWorld:
     finally:
         world.bank.close()
     publish_checkpoint(target, [root])  # CheckpointLog.Started and .Published, by the root
-    return replace(world, bank=CreditBank.open(target))
+    return replace(world, bank=CreditBank.open(target, kek=KEK))
 
 
 # -- institutions and keys ------------------------------------------------------------------
@@ -235,7 +236,8 @@ def _catalog_corrections(w: RuleWorld) -> None:
 
 
 def _accounts(w: RuleWorld) -> None:
-    """Accounts opened, a member of society enrolled, personal data corrected; course results
+    """Accounts opened, a member of society enrolled, personal data corrected and one
+    learner's erased (PersonalDataErased); course results
     recognised by an assessor (Recognised, Credited), one revoked by the registrar (Revoked,
     Reversed), one corrected by the registrar (Corrected), one linked to another
     (Achievement.Linked)."""
@@ -247,6 +249,10 @@ def _accounts(w: RuleWorld) -> None:
     w.bank.enrol(learner_id="M1", programme_code=PROGRAMME, signer=gz)
     w.bank.correct_personal_data(learner_id="S1", personal_data=PersonalData(name="陈晓敏"),
                                  signer=gz)
+    w.bank.open_account(learner_id="E1", learner_type="student", programme_code=PROGRAMME,
+                        personal_data=PersonalData(name="学习者E1"), signer=gz)
+    w.bank.erase_personal_data("E1", reason="consent withdrawn", legal_basis="PIPL Art. 47",
+                               signer=gz)  # PersonalDataErased
     results = [w.bank.recognise_course_result(learner_id="S1", course_code=code,
                                               term="2021-2022-1", score=Decimal(score),
                                               evidence=EVIDENCE, signer=w.assessor(GZCC),

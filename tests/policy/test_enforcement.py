@@ -25,7 +25,7 @@ from creditledger.cli.app import app
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import Achievement
 from creditledger.domain.ids import learner_account_id
-from creditledger.domain.policy import POLICY_OPEN, POLICY_V1, Role, Signer
+from creditledger.domain.policy import POLICY_OPEN, POLICY_V2, Role, Signer
 from creditledger.errors import NotAuthorisedError
 from creditledger.services.core import ledger_of
 from creditledger.store.ledger import Ledger
@@ -164,7 +164,7 @@ def test_staff_keys_sign_in_their_role_and_every_statement_names_staff_and_role(
     finally:
         bank.close()
     report = verify_ledger(str(world.path))  # what the revoked key signed while valid stays
-    assert report.fault is None and report.policy == "creditledger-policy/1"
+    assert report.fault is None and report.policy == "creditledger-policy/2"
     lines = verify_bundle(build_bundle(world.path, "S1")).lines
     assert any("基础会计" in line and "signed by GZCC (assessor T-0451)" in line for line in lines)
 
@@ -178,6 +178,6 @@ def test_a_policy_is_declared_once_in_the_genesis_commit(tmp_path: Path) -> None
             registry.declare_policy(POLICY_OPEN)
             with pytest.raises(NotAuthorisedError, match="PolicyDeclared"):
                 ledger.save(registry, signer=signer)
-        assert ledger.policy == POLICY_V1
+        assert ledger.policy == POLICY_V2
     finally:
         world.bank.close()

@@ -24,7 +24,7 @@ from creditledger.projections import Projector, default_projections
 from creditledger.projections import queries as q
 from creditledger.projections.runner import TRACKING_TABLE
 from creditledger.services.bank import CreditBank
-from tests.services.bank.fixtures import EVIDENCE, TODAY, make_world
+from tests.services.bank.fixtures import EVIDENCE, KEK, TODAY, make_world
 
 from ..store.contract import is_postgres
 
@@ -37,7 +37,7 @@ def _write(target: str, pem: bytes, learners: list[str]) -> None:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     gzcc = SigningKey(load_pem_private_key(pem, password=b"pw"))  # type: ignore[arg-type]
-    bank = CreditBank.open(target)
+    bank = CreditBank.open(target, kek=KEK)
     try:
         for learner in learners:
             bank.open_account(learner_id=learner, learner_type="student",

@@ -16,6 +16,7 @@ from creditledger.audit.verify import verify_ledger
 from creditledger.domain import Category
 from creditledger.errors import ImportRejectedError, ValidationError
 from creditledger.services.batch import import_file
+from tests.cli.running import kek_file
 from tests.services.bank.fixtures import TODAY, World, make_world
 
 
@@ -133,7 +134,8 @@ def test_unknown_and_missing_columns_name_the_column(world: World, tmp_path: Pat
 def test_cli_import_exit_codes(world: World, tmp_path: Path) -> None:
     world.bank.close()
     key = world.gzcc.save(tmp_path / "gzcc.pem", b"pw")
-    env = {**os.environ, "CREDITLEDGER_PASSPHRASE": "pw", "COLUMNS": "200"}
+    env = {**os.environ, "CREDITLEDGER_PASSPHRASE": "pw", "COLUMNS": "200",
+           "CREDITLEDGER_KEK_FILE": str(kek_file())}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "creditledger", "import", str(world.path),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from creditledger.services import batch
 from creditledger.services.bank import CreditBank
 from creditledger.services.batch import ImportReport, import_file
 from creditledger.services.core import ledger_of
-from tests.services.bank.fixtures import TODAY, World, make_world
+from tests.services.bank.fixtures import KEK, TODAY, World, copy_ledger, make_world
 
 PASSPHRASE = b"pw"
 EVIDENCE = "成绩单"
@@ -71,8 +70,8 @@ def copies(template: World, folder: Path, *names: str) -> Iterator[list[World]]:
         worlds = []
         for name in names:
             path = folder / f"{name}.ledger"
-            shutil.copyfile(template.path, path)
-            bank = CreditBank.open(path)
+            copy_ledger(template.path, path)
+            bank = CreditBank.open(path, kek=KEK)
             stack.callback(bank.close)
             worlds.append(dataclasses.replace(template, bank=bank, path=path))
         yield worlds
@@ -141,6 +140,11 @@ def ledger_content(world: World) -> tuple[list[Any], list[Any], dict[str, Any]]:
         ):
             decoded = json.loads(state)
             decoded.pop("timestamp")
+            if str(decoded.get("personal_data", "")).startswith("sealed:"):  # a fresh nonce
+                keys = ledger_of(world.bank).personal  # each time: compare what it opens to
+                assert keys is not None
+                decoded["personal_data"] = keys.unseal(oid, "personal_data",
+                                                       decoded["personal_data"])
             events.append((position, oid, version, topic, decoded))
         commits = conn.execute("SELECT seq, first_position, event_count, key_id "
                                "FROM ledger_commits ORDER BY seq").fetchall()
@@ -224,9 +228,10 @@ from datetime import date
 from creditledger.services.bank import CreditBank
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import Evidence, PersonalData
+from tests.services.bank.fixtures import KEK
 
 path, key, action, learner_id, *rest = sys.argv[1:]
-bank = CreditBank.open(path)
+bank = CreditBank.open(path, kek=KEK)
 signer = SigningKey.load(key, b"pw")
 if action == "open":
     bank.open_account(learner_id=learner_id, learner_type="student",

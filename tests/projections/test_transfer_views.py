@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from creditledger.cli.demo import run_demo
+from creditledger.crypto.sealing import KeyEncryptionKey
 from creditledger.projections import queries as q
 from creditledger.projections import transfers as t
 from creditledger.services.bank import CreditBank
@@ -21,7 +22,8 @@ def test_demo_conversions_show_in_balances_exemptions_history_and_transcript(
 
     with open(tmp_path / "out.txt", "w") as out:
         result = run_demo(tmp_path / "demo.ledger", Console(file=out))
-    bank = CreditBank.open(result.ledger_path)
+    bank = CreditBank.open(result.ledger_path,
+                           kek=KeyEncryptionKey.load(result.keys_dir / "kek.key"))
     projector = bank.read_models()
     projector.catch_up()
     learner = "SOC-2022-0031"

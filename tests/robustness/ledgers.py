@@ -27,6 +27,7 @@ from creditledger.services.bank import CreditBank
 from creditledger.store.format import ZERO_HASH, link_hash
 from creditledger.store.mapper import decode_state
 from creditledger.store.registry import GENESIS_TOPIC, REGISTRY_TOPICS, KeyBook
+from tests.services.bank.fixtures import KEK
 
 PASSPHRASE = b"robustness"
 TODAY = date(2022, 7, 15)
@@ -58,7 +59,7 @@ def make_bank(target: str | Path, folder: Path, learners: Iterable[str] = (),
     keys = Keys(SigningKey.generate(), SigningKey.generate(), SigningKey.generate(), folder)
     for name in ("root", "school", "trainer"):
         getattr(keys, name).save(keys.pem(name), PASSPHRASE)
-    bank = CreditBank.create(str(target), keys.root, env=env)
+    bank = CreditBank.create(str(target), keys.root, env=env, kek=KEK)
     bank.register_institution(code="GZCC", name="广州城市职业学院", kind="school",
                               has_credit_system=True, public_key=keys.school.public_key,
                               root_key=keys.root)

@@ -20,6 +20,7 @@ import pytest
 from creditledger.domain import Category
 from creditledger.services.bank import CreditBank
 from tests.services.alliance.world import course_info, make_world
+from tests.services.bank.fixtures import KEK
 
 from .ledgers import PASSPHRASE, TRAINING_CREDITS, check_chain, make_bank, size, verifies
 from .workers import admit, worker_context, write_records
@@ -82,7 +83,7 @@ def test_eight_writers_leave_one_chain_with_every_command_they_saw_succeed(
     assert chain.events == before.events + 2 * len(succeeded)  # achievement + credited account
     assert chain.commit_sizes[before.commits:] == (2,) * len(succeeded)
     verifies(ledger_target)
-    bank = CreditBank.open(ledger_target)
+    bank = CreditBank.open(ledger_target, kek=KEK)
     try:
         for learner, reference, achievement_id in succeeded:
             achievement = bank.achievement(achievement_id)
@@ -123,7 +124,7 @@ def test_eight_processes_never_admit_more_learners_than_the_capacity(
     assert all(v.startswith("full:") and f"all {CAPACITY} seats" in v for v in refused), refused
     assert size(ledger_target) == before + 2 * CAPACITY  # each admission: seat + enrolment
     verifies(ledger_target)
-    bank = CreditBank.open(ledger_target)
+    bank = CreditBank.open(ledger_target, kek=KEK)
     try:
         assert sorted(bank.course_offering(offering.id).seats) == admitted
     finally:

@@ -18,7 +18,7 @@ from creditledger.audit.verify import verify_ledger
 from creditledger.domain import Category, PersonalData
 from creditledger.errors import ConflictError
 from creditledger.services.bank import CreditBank
-from tests.services.bank.fixtures import EVIDENCE, TODAY, make_world
+from tests.services.bank.fixtures import EVIDENCE, KEK, TODAY, make_world
 
 from .ledgers import PASSPHRASE, load_key
 from .workers import error_name, worker_context
@@ -44,7 +44,7 @@ def record_results(target: str, school_pem: str, process: int, go: Any, results:
     ``("error", learner, what)``."""
     school = load_key(school_pem)
     outcomes: list[tuple[str, str, str]] = []
-    bank = CreditBank.open(target)
+    bank = CreditBank.open(target, kek=KEK)
     try:
         go.wait(60)
         for n in range(CALLS):
@@ -105,7 +105,7 @@ def test_two_processes_recording_for_the_same_learners_get_a_result_or_a_conflic
                if kind == "conflict")
     verify_ledger(str(ledger_target))
     expected: dict[str, Counter[Category]] = defaultdict(Counter)
-    with CreditBank.open(ledger_target) as bank:
+    with CreditBank.open(ledger_target, kek=KEK) as bank:
         for kind, learner, achievement_id in outcomes:
             if kind == "ok":
                 achievement = bank.achievement(UUID(achievement_id))

@@ -32,6 +32,7 @@ import pytest
 from creditledger.domain import Category, achievement_id, learning_record_key
 from creditledger.services.bank import CreditBank
 from creditledger.services.batch import import_file
+from tests.services.bank.fixtures import KEK
 
 from .ledgers import (
     TODAY,
@@ -101,7 +102,7 @@ def clean_import(tmp_path_factory: pytest.TempPathFactory,
     """The content of the same import, run once without interruption (on a SQLite file)."""
     folder = tmp_path_factory.mktemp("clean")
     job = prepare(folder / "clean.ledger", folder, each_row_count(pytestconfig))
-    bank = CreditBank.open(job.target)
+    bank = CreditBank.open(job.target, kek=KEK)
     try:
         report = import_file(bank, job.rows, signer=load_key(folder / "school.pem"),
                              record_type="achievement", commit_size=COMMIT_SIZE, today=TODAY)
@@ -284,7 +285,7 @@ def test_kill_9_mid_import_keeps_every_returned_commit_and_no_part_of_the_interr
     print(f"killed {landed}: {len(returned)} commits had returned")
 
     # Restart: the same file again completes the import, exactly once.
-    bank = CreditBank.open(job.target)
+    bank = CreditBank.open(job.target, kek=KEK)
     try:
         again = import_file(bank, job.rows, signer=load_key(tmp_path / "school.pem"),
                             record_type="achievement", commit_size=COMMIT_SIZE, today=TODAY)

@@ -18,6 +18,7 @@ from creditledger.errors import CapacityError
 from creditledger.services.bank import CreditBank
 from creditledger.services.batch import import_file
 from creditledger.services.core import ledger_of
+from tests.services.bank.fixtures import KEK
 
 from .ledgers import TODAY, load_key, record_training
 
@@ -51,7 +52,7 @@ def write_records(target: str, trainer_pem: str, learner: str, prefix: str, seco
     from creditledger.errors import ConcurrentWriteError
 
     trainer = load_key(trainer_pem)
-    bank = CreditBank.open(target)
+    bank = CreditBank.open(target, kek=KEK)
     done: list[tuple[str, str]] = []  # (reference, achievement id)
     conflicts: Counter[str] = Counter()
     retried = 0
@@ -90,7 +91,7 @@ def admit(target: str, offering_pem: str, offering: str, learners: list[str], go
     from tests.services.alliance.world import TERM_DAY
 
     key = load_key(offering_pem)
-    bank = CreditBank.open(target)
+    bank = CreditBank.open(target, kek=KEK)
     outcomes: list[tuple[str, str]] = []
     try:
         go.wait(60)
@@ -113,7 +114,7 @@ def run_import(target: str, school_pem: str, rows: str, commit_size: int,
     """Import a JSON Lines file of achievements; after each commit returns, append a line
     ``ROWS HEAD`` to ``reports``: the rows written so far and the ledger's last position."""
     key = load_key(school_pem)
-    bank = CreditBank.open(target)
+    bank = CreditBank.open(target, kek=KEK)
     with open(reports, "a", encoding="utf-8", buffering=1) as out:
         out.write(f"started {ledger_of(bank).recorder.max_notification_id()}\n")
 

@@ -162,7 +162,7 @@ def test_the_clr_is_a_clr_credential_issued_by_the_home_school(record: Record) -
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
     assert document["type"] == ["VerifiableCredential", "ClrCredential"]
     UUID(document["id"].removeprefix("urn:uuid:"))
-    assert document["name"] == "学分银行成绩单：学习者S1"
+    assert document["name"] == "学分银行成绩单：S1"  # by id: no personal data unless asked for
     assert document["issuer"] == {"id": school, "type": ["Profile"], "name": "GZCC 学院"}
     assert document["validFrom"] == "2022-09-02T08:00:00Z"
     assert document["credentialSchema"] == [{"id": CLR_SCHEMA, "type": "JsonSchema"}]

@@ -71,8 +71,12 @@ def checkpoint(path: Path) -> None:
 
 
 def copy_ledger(src: Path, dst: Path) -> Path:
+    """Copy a ledger file (its log folded in first) and its key store, if it has one."""
     checkpoint(src)
     shutil.copyfile(src, dst)
+    keys = src.with_name(src.stem + ".keys.db")
+    if keys.exists():
+        shutil.copyfile(keys, dst.with_name(dst.stem + ".keys.db"))
     return dst
 
 

@@ -21,6 +21,7 @@ from creditledger.projections import queries
 from creditledger.services import CreditBank
 from creditledger.services.core import ledger_of
 from creditledger.store.readers import open_reader
+from tests.services.bank.fixtures import KEK
 
 OLD = Path(__file__).resolve().parents[1] / "data" / "ledger-0.1"
 
@@ -57,7 +58,7 @@ def test_a_ledger_written_before_the_move_still_verifies_loads_and_projects(
     assert (report.events, report.commits) == (155, 98)
     with open_reader(path) as reader:
         ids = [r[0] for r in reader.execute("SELECT DISTINCT originator_id FROM stored_events")]
-    with CreditBank.open(path) as bank:
+    with CreditBank.open(path, kek=KEK) as bank:
         ledger = ledger_of(bank)
         for oid in ids:  # every aggregate of the old ledger rebuilds from its events
             ledger.repository.get(UUID(oid))

@@ -22,6 +22,7 @@ from creditledger.errors import (
 )
 from creditledger.services.bank import CreditBank
 from creditledger.store.ledger import Ledger
+from tests.services.bank.fixtures import KEK
 
 from .contract import Target, is_postgres
 
@@ -98,10 +99,10 @@ def test_a_genesis_that_fails_leaves_no_file_and_no_schema(ledger_target: Target
         CreditBank.create(ledger_target, FailingKey.generate())
     assert leftovers(ledger_target) == nothing_left(ledger_target)
     with pytest.raises(UnusableLedgerError):
-        CreditBank.open(ledger_target)
+        CreditBank.open(ledger_target, kek=KEK)
     bank = CreditBank.create(ledger_target, SigningKey.generate())
     bank.close()
-    with CreditBank.open(ledger_target) as bank:
+    with CreditBank.open(ledger_target, kek=KEK) as bank:
         assert bank.keys()[0].institution == "root"
 
 

@@ -19,7 +19,7 @@ import pytest
 from creditledger.audit.verify import verify_ledger
 from creditledger.errors import UnusableLedgerError
 from creditledger.services.bank import CreditBank
-from tests.services.bank.fixtures import EVIDENCE, TODAY, World, make_world
+from tests.services.bank.fixtures import EVIDENCE, KEK, TODAY, World, make_world
 
 LEARNERS = ("S1", "S2", "M1")
 COURSES = ("GG1001", "KJ1101", "KJ2103")
@@ -72,7 +72,7 @@ def every_use(world: World, path: Path) -> list[str]:
     each did (the calls after a refused open are not made)."""
     results = []
     bank: list[CreditBank] = []
-    results.append(outcome(path, lambda: bank.append(CreditBank.open(path))))
+    results.append(outcome(path, lambda: bank.append(CreditBank.open(path, kek=KEK))))
     if not bank:
         return results
     try:
@@ -107,7 +107,7 @@ def test_an_event_that_cannot_be_decoded_is_an_unusable_ledger_error_naming_the_
         conn.execute("DROP TRIGGER stored_events_no_update")
         conn.execute("UPDATE stored_events SET state = x'7b' WHERE position = "
                      "(SELECT MAX(position) FROM stored_events)")
-    with CreditBank.open(path) as bank, pytest.raises(UnusableLedgerError,
+    with CreditBank.open(path, kek=KEK) as bank, pytest.raises(UnusableLedgerError,
                                                       match="damaged ledger") as e:
         for learner in LEARNERS:
             bank.balances(learner)

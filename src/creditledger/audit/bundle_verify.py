@@ -33,6 +33,7 @@ from creditledger.crypto.merkle import InvalidProof, verify_inclusion
 from creditledger.crypto.note import open_checkpoint, origin_for
 from creditledger.domain.ids import achievement_id, learner_account_id, natural_key_id
 from creditledger.domain.policy import Owners, Role, Signer, check_commit
+from creditledger.domain.values import is_sealed
 from creditledger.errors import BundleVerificationError, CheckpointError, UnusableLedgerError
 from creditledger.store.format import ZERO_HASH, link_hash
 from creditledger.store.mapper import decode_state
@@ -335,7 +336,8 @@ def _check_transcript(bundle: Bundle) -> list[_Line]:
                     accounts[0].events[0].position)
     credited = {_uuid_hex(s, accounts[0]) for t, s in account if t == CREDITED}
     reversed_ = {_uuid_hex(s, accounts[0]) for t, s in account if t == REVERSED}
-    lines = [_Line(f"account of {learner} ({_name(opened)}): {len(account)} events, "
+    erased = any(t.endswith(".PersonalDataErased") for t, _ in account)
+    lines = [_Line(f"account of {learner} ({_name(opened, erased)}): {len(account)} events, "
                    f"{len(credited)} achievements credited, {len(reversed_)} reversed")]
     seen: set[str] = set()
     for a in by_role["achievement"]:
@@ -386,6 +388,12 @@ def _uuid_hex(state: dict[str, Any], aggregate: BundleAggregate) -> str:
                     aggregate.originator_id) from e
 
 
-def _name(opened: dict[str, Any]) -> str:
+def _name(opened: dict[str, Any], erased: bool) -> str:
+    """How the report names the learner: a plaintext name (a ledger of policy 1), or only
+    that their personal data is sealed (no key opens it here) or erased."""
     person = opened.get("personal_data")
+    if erased:
+        return "personal data erased"
+    if is_sealed(person):
+        return "personal data sealed"
     return str(person.get("name")) if isinstance(person, dict) else "?"

@@ -24,6 +24,7 @@ from creditledger.cli import (
     keys,
     ledger,
     portal,
+    privacy,
     records,
     school,
     transfers,
@@ -45,7 +46,8 @@ administrator); keys lists them.
 
 Record (each one signed commit): define-programme, define-course, open-account, enrol; record
 course-result | certificate | training | online-course; correct (a score, 成绩更正); revoke
-(撤销); import (a CSV, Excel or JSON batch).
+(撤销); import (a CSV, Excel or JSON batch). Personal data: personal-data shows it (--kek, the
+school's key-encryption key), erase erases it (PIPL Art. 47; docs/privacy.md).
 
 Read (the ledger opened read-only; read models in LEDGER.views.db or --views, caught up first):
 transcript, balances, history, stats, export, alliance-report, explain, views. Records print as
@@ -61,7 +63,8 @@ Certificates: export-credential, verify-credential, status-list (Open Badges 3.0
 
 ORDER = (
     "init", "keygen", "register-institution", "add-staff-key", "revoke-staff-key", "keys",
-    "define-programme", "define-course", "open-account", "enrol", "record", "correct", "revoke",
+    "define-programme", "define-course", "open-account", "enrol", "personal-data", "erase",
+    "record", "correct", "revoke",
     "import", "transcript", "balances", "history", "stats", "export", "alliance-report",
     "explain", "views", "serve", "verify", "head", "checkpoint", "consistency",
     "verify-consistency", "prove", "verify-bundle", "export-ledger", "export-credential",
@@ -108,7 +111,7 @@ def _top(
     """The top-level options (the help is :data:`HELP`)."""
 
 
-for group in (school, keys, records, importing, views, portal, transfers, ledger, audit,
+for group in (school, privacy, keys, records, importing, views, portal, transfers, ledger, audit,
               credentials):
     group.register(app)
 

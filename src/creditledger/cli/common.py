@@ -26,6 +26,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from creditledger.crypto.keys import PublicKey, SigningKey
+from creditledger.crypto.sealing import KeyEncryptionKey
 from creditledger.errors import UnusableLedgerError, ValidationError
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
 
 PASSPHRASE_ENV = "CREDITLEDGER_PASSPHRASE"
 """The environment variable a private key's passphrase is read from (else a prompt)."""
+KEK_FILE_ENV = "CREDITLEDGER_KEK_FILE"
+"""The environment variable naming the school's key-encryption key file (``--kek``)."""
+KEK_PASSPHRASE_ENV = "CREDITLEDGER_KEK_PASSPHRASE"
+"""The environment variable holding the key-encryption key's passphrase (instead of a file)."""
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -254,12 +259,30 @@ def write_output(data: bytes, output: Path | None, what: str) -> None:
 # -- opening a ledger and its views ----------------------------------------------------------
 
 
-def open_bank(ledger: str, *, read_only: bool = False) -> CreditBank:
+KekOption = Annotated[Path | None, typer.Option(
+    "--kek", metavar="KEK.key", help="The school's key-encryption key file, which opens the "
+    "learners' data keys (else $CREDITLEDGER_KEK_FILE or $CREDITLEDGER_KEK_PASSPHRASE).")]
+
+
+def school_kek(path: Path | None = None) -> KeyEncryptionKey | None:
+    """The school's key-encryption key: ``--kek``, else the file ``$CREDITLEDGER_KEK_FILE``,
+    else the passphrase ``$CREDITLEDGER_KEK_PASSPHRASE``; ``None`` if none is given."""
+    named = path or os.environ.get(KEK_FILE_ENV)
+    if named:
+        return KeyEncryptionKey.load(named)
+    passphrase = os.environ.get(KEK_PASSPHRASE_ENV)
+    return KeyEncryptionKey.from_passphrase(passphrase) if passphrase else None
+
+
+def open_bank(ledger: str, *, read_only: bool = False, kek: Path | None = None,
+              personal: bool = False) -> CreditBank:
     """The credit bank in ``ledger``; ``read_only`` for every command that only reads (it then
-    cannot write to the ledger, whatever happens)."""
+    cannot write to the ledger, whatever happens). A command that writes, or reads ``personal``
+    data, gets the school's key-encryption key (:func:`school_kek`), if one is given."""
     from creditledger.services import CreditBank
 
-    return CreditBank.open(ledger, read_only=read_only)
+    key = school_kek(kek) if personal or not read_only else None
+    return CreditBank.open(ledger, read_only=read_only, kek=key)
 
 
 @contextmanager

@@ -21,10 +21,12 @@ from creditledger.audit.credential import (
 )
 from creditledger.cli.common import (
     PASSPHRASE_ENV,
+    KekOption,
     PassphraseEnvOption,
     err,
     fail,
     key_option,
+    open_bank,
     public_key,
     reading,
     signing_key,
@@ -155,14 +157,19 @@ def export_clr_command(
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", metavar="FILE", help="Write the CLR here, not to stdout.")] = None,
     passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
+    include_personal_data: Annotated[bool, typer.Option(
+        "--include-personal-data", help="Name the learner by name, not only by id (needs the "
+        "key-encryption key: --kek; refused once erased).")] = False,
+    kek: KekOption = None,
 ) -> None:
     """Export a learner's whole record (成绩单) as a 1EdTech CLR 2.0 credential (JCS JSON): their
     achievements in force, converted credits and exemptions with their lineage, signed by their
-    home school."""
+    home school. The learner is named by id only, unless --include-personal-data."""
     try:
         signer = signing_key(key, passphrase_env)
-        with reading(ledger) as bank:
-            data = dumps(bank.export_clr(learner, signer=signer))
+        with open_bank(ledger, read_only=True, kek=kek, personal=include_personal_data) as bank:
+            data = dumps(bank.export_clr(learner, signer=signer,
+                                         include_personal_data=include_personal_data))
     except CreditLedgerError as e:  # before OSError: NotAuthorisedError is a PermissionError
         fail(str(e))
     except OSError as e:

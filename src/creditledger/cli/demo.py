@@ -26,7 +26,9 @@ from rich.table import Table
 
 from creditledger.audit.credential import dumps
 from creditledger.audit.verify import VerifyReport, verify_ledger
+from creditledger.cli.common import school_kek
 from creditledger.crypto.keys import SigningKey
+from creditledger.crypto.sealing import KeyEncryptionKey
 from creditledger.domain import (
     AchievementKind,
     AmountKind,
@@ -121,7 +123,7 @@ def run_demo(path: Path | None = None, console: Console | None = None) -> DemoRe
     passphrase = os.environ.get(PASSPHRASE_ENV, DEMO_PASSPHRASE).encode("utf-8")
     keys = _Keys(_keys_dir(ledger_path), passphrase)
     result = DemoResult(ledger_path, keys.folder)
-    bank = CreditBank.create(ledger_path, keys.new("root"))
+    bank = CreditBank.create(ledger_path, keys.new("root"), kek=_demo_kek(keys.folder))
     try:
         _play(bank, keys, result, console)
     finally:
@@ -129,6 +131,19 @@ def run_demo(path: Path | None = None, console: Console | None = None) -> DemoRe
     result.report = verify_ledger(ledger_path, root_key=keys.keys["root"].public_key)
     _print_summary(result, passphrase, console)
     return result
+
+
+def _demo_kek(folder: Path) -> KeyEncryptionKey:
+    """The key-encryption key of the demo: the one given (``$CREDITLEDGER_KEK_FILE`` or
+    ``$CREDITLEDGER_KEK_PASSPHRASE``), else a new one saved as ``kek.key`` in the demo's keys
+    folder (a demo only: a school keeps its key-encryption key apart from the ledger)."""
+    given = school_kek()
+    if given is not None:
+        return given
+    kek = KeyEncryptionKey.generate()
+    folder.mkdir(parents=True, exist_ok=True)
+    kek.save(folder / "kek.key")
+    return kek
 
 
 def _play(bank: CreditBank, keys: _Keys, result: DemoResult, console: Console) -> None:

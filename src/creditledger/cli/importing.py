@@ -25,6 +25,7 @@ from creditledger.cli.common import (
     fail,
     out,
     read_passphrase,
+    school_kek,
     shown,
 )
 from creditledger.crypto.keys import SigningKey
@@ -71,7 +72,7 @@ def import_(
     rejected). A file that cannot be imported at all exits 2. Re-running is idempotent."""
     try:
         signer = SigningKey.load(key, read_passphrase(passphrase_env))
-        bank = CreditBank.open(ledger)
+        bank = CreditBank.open(ledger, kek=school_kek())
     except CreditLedgerError as e:
         fail(str(e))
     try:

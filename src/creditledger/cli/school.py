@@ -27,9 +27,11 @@ from creditledger.cli.common import (
     open_bank,
     public_key,
     public_key_option,
+    school_kek,
     signing_key,
 )
 from creditledger.crypto.keys import SigningKey
+from creditledger.crypto.sealing import KeyEncryptionKey
 from creditledger.domain import PersonalData
 from creditledger.domain.validation import validate_time_zone
 from creditledger.errors import CreditLedgerError, ValidationError
@@ -63,9 +65,14 @@ def init(
         "Asia/Shanghai: every 'today' of the ledger is the date there (default: this "
         "machine's).")] = None,
     passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
+    kek: Annotated[Path | None, typer.Option(
+        "--kek", metavar="KEK.key", help="The school's key-encryption key file: written anew "
+        "if missing (keep it apart from the ledger and its backups); else "
+        "$CREDITLEDGER_KEK_FILE or $CREDITLEDGER_KEK_PASSPHRASE.")] = None,
 ) -> None:
     """Create a new credit bank ledger and its root key (the bank operator's: it registers
-    institutions). Refuses to overwrite a ledger or a key file."""
+    institutions). Personal data is sealed under per-learner keys (docs/privacy.md). Refuses
+    to overwrite a ledger or a key file."""
     if time_zone is not None:
         try:
             validate_time_zone(time_zone, "--time-zone")
@@ -83,7 +90,10 @@ def init(
         _remove(key, public)
         fail(str(e))
     try:
-        with CreditBank.create(ledger, root, ledger_id=ledger_id, time_zone=time_zone) as bank:
+        if kek is not None and not kek.exists():
+            KeyEncryptionKey.generate().save(kek)
+        with CreditBank.create(ledger, root, ledger_id=ledger_id, time_zone=time_zone,
+                               kek=school_kek(kek)) as bank:
             made, zone = bank.ledger_id, bank.time_zone
     except CreditLedgerError as e:
         _remove(key, public)  # no root key without its ledger

@@ -14,11 +14,16 @@ another learner or field unnoticed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from creditledger.errors import KeyFileExistsError, UnusableLedgerError, ValidationError
 
 KEY_SIZE = 32
 NONCE_SIZE = 12
@@ -56,3 +61,90 @@ def derive_kek(passphrase: bytes, salt: bytes) -> bytes:
     if not passphrase:
         raise SealError("the passphrase of the key-encryption key is empty")
     return Scrypt(salt=salt, length=KEY_SIZE, n=SCRYPT_N, r=8, p=1).derive(passphrase)
+
+
+# -- the school's key-encryption key (密钥加密密钥) ---------------------------------------------
+
+KEK_FILE_PREFIX = "creditledger-kek-v1:"
+"""The first characters of a key file: what it is, then the key in base64 (one line)."""
+
+
+class KeyEncryptionKey:
+    """The school's key-encryption key (KEK): it wraps every learner's data key in the key store.
+
+    Either a random 32-byte key kept in a file (:meth:`generate`, :meth:`save`, :meth:`load`),
+    or a passphrase (:meth:`from_passphrase`) from which scrypt derives the key with the salt the
+    key store keeps. Whoever holds the KEK and a copy of the key store can read personal data;
+    erasure destroys a learner's data key, after which the KEK opens nothing of that learner.
+    """
+
+    def __init__(self, *, key: bytes | None = None, passphrase: bytes | None = None) -> None:
+        if (key is None) == (passphrase is None):
+            raise ValidationError("kek", "give either a key or a passphrase")
+        if key is not None and len(key) != KEY_SIZE:
+            raise ValidationError("kek", f"a key-encryption key has {KEY_SIZE} bytes, "
+                                         f"not {len(key)}")
+        if passphrase is not None and not passphrase:
+            raise ValidationError("kek", "the passphrase of the key-encryption key is empty")
+        self._key = key
+        self._passphrase = passphrase
+        self._derived: dict[bytes, bytes] = {}  # salt -> key: scrypt runs once per key store
+
+    @classmethod
+    def generate(cls) -> KeyEncryptionKey:
+        """A new random key-encryption key (save it with :meth:`save`, keep it safe)."""
+        return cls(key=new_data_key())
+
+    @classmethod
+    def from_passphrase(cls, passphrase: str | bytes) -> KeyEncryptionKey:
+        """A key-encryption key derived from a passphrase (scrypt, the key store's salt)."""
+        raw = passphrase.encode() if isinstance(passphrase, str) else passphrase
+        return cls(passphrase=raw)
+
+    @classmethod
+    def load(cls, path: str | Path) -> KeyEncryptionKey:
+        """Read a key file :meth:`save` wrote; :class:`UnusableLedgerError` naming the path."""
+        try:
+            text = Path(path).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise UnusableLedgerError(f"{path}: cannot read the key-encryption key ({e})") from e
+        if not text.startswith(KEK_FILE_PREFIX):
+            raise UnusableLedgerError(f"{path}: not a creditledger key-encryption key file")
+        try:
+            raw = base64.b64decode(text[len(KEK_FILE_PREFIX):], validate=True)
+        except binascii.Error as e:
+            raise UnusableLedgerError(f"{path}: the key-encryption key is not base64") from e
+        if len(raw) != KEY_SIZE:
+            raise UnusableLedgerError(f"{path}: a key-encryption key has {KEY_SIZE} bytes, "
+                                      f"not {len(raw)}")
+        return cls(key=raw)
+
+    def save(self, path: str | Path) -> None:
+        """Write the key to a new file readable by its owner only (never over a file)."""
+        if self._key is None:
+            raise ValidationError("kek", "a passphrase is not saved: remember it instead")
+        text = f"{KEK_FILE_PREFIX}{base64.b64encode(self._key).decode()}\n"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError as e:
+            raise KeyFileExistsError(f"{path}: file exists; refusing to overwrite it") from e
+        except OSError as e:
+            raise UnusableLedgerError(f"{path}: cannot write the key-encryption key ({e})") from e
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(text)
+
+    @property
+    def kind(self) -> str:
+        """``key file`` or ``passphrase``, for messages."""
+        return "key file" if self._key is not None else "passphrase"
+
+    def key_for(self, salt: bytes) -> bytes:
+        """The 32-byte key that wraps data keys in a key store with ``salt``."""
+        if self._key is not None:
+            return self._key
+        derived = self._derived.get(salt)
+        if derived is None:
+            assert self._passphrase is not None
+            derived = self._derived[salt] = derive_kek(self._passphrase, salt)
+        return derived
+

@@ -15,12 +15,14 @@ from creditledger.domain.validation import (
     validate_code,
     validate_credits,
     validate_learner_id,
+    validate_name,
     validate_note,
     validate_personal_data,
 )
 from creditledger.domain.values import (
     AchievementStatus,
     Category,
+    Erasure,
     LearnerType,
     PersonalData,
     RevocationReason,
@@ -31,6 +33,7 @@ from creditledger.errors import (
     ConflictError,
     DuplicateCreditError,
     NotFoundError,
+    PersonalDataErasedError,
     ValidationError,
 )
 
@@ -60,8 +63,13 @@ class LearnerAccount(BankAggregate):
     one per achievement; a mistaken or revoked credit is compensated by a ``Reversed`` entry,
     never edited, so the balance of a category is always credited minus reversed.
 
+    ``personal_data`` is ``None`` where it cannot be read here: sealed and no key-encryption
+    key given, or erased (``erasure`` then says why, by whom). In the events a ledger of policy
+    2 stores it sealed: a string (see :data:`~creditledger.domain.values.SEALED_PREFIX`) that
+    only the learner's data key opens.
+
     Create with :meth:`open`. Events: ``Opened``, ``Credited``, ``Reversed``, ``Enrolled``,
-    ``PersonalDataCorrected``.
+    ``PersonalDataCorrected``, ``PersonalDataErased``.
     """
 
     @event("Opened")
@@ -69,13 +77,14 @@ class LearnerAccount(BankAggregate):
         self,
         learner_id: str,
         learner_type: LearnerType,
-        personal_data: PersonalData,
+        personal_data: PersonalData | str,
         home_institution: str | None,
         programme_code: str | None,
     ) -> None:
         self.learner_id = learner_id
         self.learner_type = learner_type
-        self.personal_data = personal_data
+        self.personal_data = _readable(personal_data)
+        self.erasure: Erasure | None = None
         self.home_institution = home_institution
         self.programme_code = programme_code
         self.entries: dict[UUID, CreditEntry] = {}
@@ -209,21 +218,59 @@ class LearnerAccount(BankAggregate):
         self.programme_code = programme_code
 
     def correct_personal_data(self, personal_data: PersonalData) -> None:
-        """Correct the learner's identity fields; the learner id (and account id) stay."""
+        """Correct the learner's identity fields; the learner id (and account id) stay.
+        Refused once they were erased (:class:`PersonalDataErasedError`)."""
+        self._refuse_if_erased()
         person = validate_personal_data(personal_data)
         validate_learner_id(self.learner_id, personal_data=person)
         if person != self.personal_data:
             self._personal_data_corrected(personal_data=person)
 
     @event("PersonalDataCorrected")
-    def _personal_data_corrected(self, personal_data: PersonalData) -> None:
-        self.personal_data = personal_data
+    def _personal_data_corrected(self, personal_data: PersonalData | str) -> None:
+        self.personal_data = _readable(personal_data)
+
+    @property
+    def is_erased(self) -> bool:
+        """Whether the learner's personal data was erased (the account and credits stay)."""
+        return self.erasure is not None
+
+    def erase_personal_data(self, *, reason: str, legal_basis: str, erased_by: str,
+                            staff_id: str | None = None) -> bool:
+        """Record the erasure of the learner's personal data (删除个人信息); ``False`` (and
+        nothing recorded) if it was erased already. Destroying the data key is the key
+        store's part; this event is the signed receipt: why, under which basis, by whom."""
+        if self.erasure is not None:
+            return False
+        self._personal_data_erased(erasure=Erasure(
+            reason=validate_name(reason, "reason", max_length=2000),
+            legal_basis=validate_name(legal_basis, "legal_basis"),
+            erased_by=validate_code(erased_by, "erased_by"),
+            staff_id=None if staff_id is None else validate_code(staff_id, "staff_id")))
+        return True
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(self, erasure: Erasure) -> None:
+        self.erasure = erasure
+        self.personal_data = None
+
+    def _refuse_if_erased(self) -> None:
+        if self.erasure is not None:
+            raise PersonalDataErasedError(
+                f"the personal data of {self.learner_id} was erased "
+                f"({self.erasure.legal_basis}); it cannot be read or corrected again")
 
     def _check_owns(self, achievement: Achievement) -> None:
         if achievement.learner_id != self.learner_id:
             raise ValidationError(
                 "achievement", f"belongs to another learner, not to {self.learner_id}"
             )
+
+
+def _readable(personal_data: PersonalData | str) -> PersonalData | None:
+    """Personal data as the aggregate keeps it: ``None`` for a sealed value the store could
+    not open (no key-encryption key given, or the learner's data key erased)."""
+    return personal_data if isinstance(personal_data, PersonalData) else None
 
 
 def _placement(

@@ -182,12 +182,37 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PersonalData(msgspec.Struct, frozen=True, kw_only=True):
-    """A learner's identity fields. Personal data: never part of any id or natural key."""
+    """A learner's identity fields. Personal data: never part of any id or natural key.
+
+    In the events of a ledger of policy 2 these fields are stored only *sealed* (encrypted
+    under the learner's own data key, see ``docs/privacy.md``): the event holds a string that
+    starts with :data:`SEALED_PREFIX` instead.
+    """
 
     name: str
     id_document_type: str | None = None
     id_document_number: str | None = None
     contact: str | None = None
+
+
+SEALED_PREFIX = "sealed:v1:"
+"""How sealed personal data starts in an event's state (then base64 of AES-GCM's nonce,
+ciphertext and tag)."""
+
+
+def is_sealed(value: object) -> bool:
+    """Whether a value of an event's state is sealed personal data (not plaintext)."""
+    return isinstance(value, str) and value.startswith(SEALED_PREFIX)
+
+
+class Erasure(msgspec.Struct, frozen=True, kw_only=True):
+    """Why and by whom a learner's personal data was erased (删除个人信息): the receipt the
+    ledger keeps. ``legal_basis`` names the rule (e.g. ``PIPL Art. 47``)."""
+
+    reason: str
+    legal_basis: str
+    erased_by: str
+    staff_id: str | None = None
 
 
 class CreditFormula(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,6 +18,7 @@ from eventsourcing.utils import get_topic
 
 from creditledger.domain import Achievement, Certificate, Course, Institution, LearnerAccount
 from creditledger.domain.programme import Programme
+from creditledger.domain.values import is_sealed
 from creditledger.projections.runner import Change
 
 
@@ -147,22 +148,28 @@ class CatalogProjection:
 
 
 class CreditsProjection:
-    """Learner accounts, balances per category, achievements and transcripts (R2–R5, R15)."""
+    """Learner accounts, balances per category, achievements and transcripts (R2–R5, R15).
+
+    No personal field is projected (data minimisation): ``accounts.personal_data`` says only
+    where the learner's personal data is — ``sealed`` in the ledger, ``plaintext`` (a ledger of
+    policy 1) or ``erased`` (docs/privacy.md)."""
 
     name: str = "credits"
-    version: int = 2  # 2: corrections (Achievement.Corrected)
+    version: int = 3  # 2: corrections (Achievement.Corrected); 3: accounts.personal_data
     tables: tuple[str, ...] = ("accounts", "balances", "achievements", "transcript")
     topics: frozenset[str] = frozenset({
         _topic(LearnerAccount, "Opened"), _topic(LearnerAccount, "Enrolled"),
         _topic(LearnerAccount, "Credited"), _topic(LearnerAccount, "Reversed"),
-        _topic(Achievement, "Recognised"), _topic(Achievement, "Revoked"),
+        _topic(LearnerAccount, "PersonalDataErased"), _topic(Achievement, "Recognised"),
+        _topic(Achievement, "Revoked"),
         _topic(Achievement, "Corrected"),
     })
 
     def create(self, db: sqlite_utils.Database) -> None:
         db.table("accounts").create(
             {"account_id": str, "learner_id": str, "learner_type": str,
-             "home_institution": str, "programme_code": str, "position": int},
+             "home_institution": str, "programme_code": str, "position": int,
+             "personal_data": str},
             pk="account_id", if_not_exists=True)
         db.table("accounts").create_index(["learner_id"], unique=True, if_not_exists=True)
         db.table("balances").create(
@@ -209,6 +216,10 @@ class CreditsProjection:
 
     def _Opened(self, db: sqlite_utils.Database, c: Change) -> None:
         db.execute(_INSERT_ACCOUNT, _account_row(c))
+
+    def _PersonalDataErased(self, db: sqlite_utils.Database, c: Change) -> None:
+        db.execute("UPDATE accounts SET personal_data='erased' WHERE account_id=?",
+                   [c.originator_id])
 
     def _Enrolled(self, db: sqlite_utils.Database, c: Change) -> None:
         db.execute("UPDATE accounts SET home_institution=?, programme_code=? WHERE account_id=?",
@@ -263,7 +274,7 @@ class CreditsProjection:
 
 # -- the credits projection's statements and rows ------------------------------------------------
 
-_INSERT_ACCOUNT = "INSERT INTO accounts VALUES (?,?,?,?,?,?)"
+_INSERT_ACCOUNT = "INSERT INTO accounts VALUES (?,?,?,?,?,?,?)"
 _ADD_TO_BALANCE = (
     "INSERT INTO balances (learner_id, category, credits_cents) "
     "SELECT learner_id, ?, ? FROM accounts WHERE account_id=? "
@@ -286,8 +297,10 @@ def _select_accounts(n: int) -> str:
 
 def _account_row(c: Change) -> list[Any]:
     s = c.state
+    # personal_data: never the data itself, only where it is (sealed, plaintext, or erased)
     return [c.originator_id, s["learner_id"], _value(s["learner_type"]), s["home_institution"],
-            s["programme_code"], c.position]
+            s["programme_code"], c.position,
+            "sealed" if is_sealed(s["personal_data"]) else "plaintext"]
 
 
 def _balance_row(c: Change, sign: int) -> list[Any]:

@@ -18,11 +18,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from creditledger.crypto.keys import PublicKey, SigningKey
-from creditledger.domain.policy import POLICY_OPEN, POLICY_V1, Role, Signer
+from creditledger.crypto.sealing import KeyEncryptionKey
+from creditledger.domain.policy import POLICY_OPEN, POLICY_V1, POLICY_V2, Role, Signer
 from creditledger.errors import UnusableLedgerError
 from creditledger.services.alliance_certificates import CertificateCommands
 from creditledger.services.batch import BatchCommands
 from creditledger.services.pilots import PilotCommands
+from creditledger.services.privacy import PrivacyCommands
 from creditledger.services.transcripts import TranscriptCommands
 from creditledger.store.ledger import Ledger
 from creditledger.store.registry import KeyEntry, RegisteredKey
@@ -31,7 +33,8 @@ if TYPE_CHECKING:
     from creditledger.projections import Projector
 
 
-class CreditBank(BatchCommands, CertificateCommands, PilotCommands, TranscriptCommands):
+class CreditBank(BatchCommands, CertificateCommands, PilotCommands, TranscriptCommands,
+                 PrivacyCommands):
     """The credit bank: institutions and keys, the catalog, learner accounts, recognition and
     revocation, credit transfers and exemptions (学分转换, 免修), inter-school course selection
     (课程互选), 1+X pilots, and batch import.
@@ -54,24 +57,36 @@ class CreditBank(BatchCommands, CertificateCommands, PilotCommands, TranscriptCo
         ledger_id: str | None = None,
         time_zone: str | None = None,
         env: dict[str, str] | None = None,
+        kek: KeyEncryptionKey | None = None,
+        seal_personal_data: bool = True,
     ) -> Self:
         """Create a new credit bank ledger whose genesis names ``root_key`` as its root and
-        declares the write policy :data:`~creditledger.domain.policy.POLICY_V1` (who may write
-        what: ``docs/permissions.md``) and the school's ``time_zone`` (an IANA name such as
-        ``"Asia/Shanghai"``; ``None``: this machine's). Every command not given ``today``
-        dates its record today in that time zone, whichever machine or server runs it.
+        declares the write policy :data:`~creditledger.domain.policy.POLICY_V2` (who may write
+        what: ``docs/permissions.md``; personal data only sealed: ``docs/privacy.md``) and the
+        school's ``time_zone`` (an IANA name such as ``"Asia/Shanghai"``; ``None``: this
+        machine's). Every command not given ``today`` dates its record today in that time
+        zone, whichever machine or server runs it.
+
+        ``kek`` is the school's key-encryption key, which wraps each learner's data key in the
+        key store (``NAME.keys.db`` beside a ledger file; the ``data_keys`` table on
+        PostgreSQL); the first key given sets the store up. Without it the bank works, but
+        opens no account and reads no personal data
+        (:class:`~creditledger.errors.KeyEncryptionKeyRequiredError`).
+        ``seal_personal_data=False`` makes a ledger of policy 1 instead, which stores personal
+        data in plaintext and can never erase it (for comparison and old integrations only).
 
         ``target`` is a file path (SQLite, the embedded default), a ``postgresql://`` URL, or
         ``None`` to take eventsourcing's PostgreSQL settings from ``env`` and the environment
         (see :meth:`creditledger.store.ledger.Ledger.create`). Refuses a target that already
         holds a ledger.
         """
+        policy = POLICY_V2 if seal_personal_data else POLICY_V1
         return cls(Ledger.create(target, root_key, ledger_id=ledger_id, env=env,
-                                 policy=POLICY_V1, time_zone=time_zone))
+                                 policy=policy, time_zone=time_zone, kek=kek))
 
     @classmethod
     def open(cls, target: str | Path | None, *, read_only: bool = False,
-             env: dict[str, str] | None = None) -> Self:
+             env: dict[str, str] | None = None, kek: KeyEncryptionKey | None = None) -> Self:
         """Open an existing credit bank ledger (a path, a ``postgresql://`` URL, or ``None``).
         Refuses a bare event store (a ledger whose policy lets any key write anything).
 
@@ -79,8 +94,12 @@ class CreditBank(BatchCommands, CertificateCommands, PilotCommands, TranscriptCo
         beside it; queries work and every command raises
         :class:`~creditledger.errors.ReadOnlyLedgerError`. A file or folder that is not
         writable is opened read-only anyway (see
-        :meth:`creditledger.store.ledger.Ledger.open`)."""
-        ledger = Ledger.open(target, read_only=read_only, env=env)
+        :meth:`creditledger.store.ledger.Ledger.open`).
+
+        ``kek`` (the school's key-encryption key) is needed to open accounts, read and correct
+        personal data and erase it; a wrong one is refused at once
+        (:class:`~creditledger.errors.WrongKeyEncryptionKeyError`)."""
+        ledger = Ledger.open(target, read_only=read_only, env=env, kek=kek)
         if ledger.policy == POLICY_OPEN:
             ledger.close()
             raise UnusableLedgerError(f"{target}: a bare event store (policy {POLICY_OPEN}), "

@@ -229,11 +229,25 @@ def import_file(
     if report.rejected:
         plan.usable = False  # a bad row may have left half-made changes in the dry run
     for chunk in _chunks(good, commit_size):
+        _keys_ahead(bank, chunk)
         if not plan.write(chunk, signer, report):
             _run_again(bank, chunk, signer, day, report)
         if progress:
             progress(report.rows + chunk[-1].line, 2 * report.rows)
     return report
+
+
+def _keys_ahead(bank: BatchCommands, chunk: Sequence[Row]) -> None:
+    """Make the data keys of the chunk's new learners in one key-store commit, ahead of the
+    chunk's own commit (one sync for the cohort, not one per learner; a key made for a row
+    that then fails is never used, and opens nothing)."""
+    keys = bank._ledger.personal
+    if keys is None or keys.kek is None:
+        return  # a plaintext ledger; or no KEK: the chunk's commit will say so
+    learners = [learner_account_id(r.parsed.learner_id).hex for r in chunk
+                if isinstance(r.parsed, LearnerRow)]
+    if learners:
+        keys.make_keys(learners)
 
 
 def _write_rejects(path: Path, report: ImportReport) -> None:

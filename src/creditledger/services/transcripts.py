@@ -24,20 +24,26 @@ from creditledger.domain.transfers.lineage import EventPosition
 from creditledger.domain.transfers.values import ConversionStatus, TargetKind
 from creditledger.domain.values import Category
 from creditledger.errors import NotAuthorisedError, ValidationError
+from creditledger.services.privacy import PrivacyCommands
 from creditledger.services.transfers import TransferCommands
 
 Events = Callable[[UUID], tuple[EventPosition, ...]]
 
 
-class TranscriptCommands(TransferCommands):
+class TranscriptCommands(TransferCommands, PrivacyCommands):
     """The learner's record as a Comprehensive Learner Record (mixed into the bank)."""
 
     def export_clr(self, learner_id: str, *, signer: SigningKey,
-                   valid_from: datetime | None = None) -> dict[str, Any]:
+                   valid_from: datetime | None = None,
+                   include_personal_data: bool = False) -> dict[str, Any]:
         """The learner's record as a ``ClrCredential`` (a JSON object; write it with
         :func:`creditledger.audit.credential.dumps`), every credential in it and the CLR
         signed by ``signer``, which must be a key of the learner's home school
-        (:class:`NotAuthorisedError` otherwise). ``valid_from`` defaults to now."""
+        (:class:`NotAuthorisedError` otherwise). ``valid_from`` defaults to now.
+
+        The CLR names the learner by their pseudonymous learner id; their name only with
+        ``include_personal_data=True`` (data minimisation, ``docs/privacy.md``), never once
+        erased (:class:`~creditledger.errors.PersonalDataErasedError`)."""
         school = self._principal(signer)
         account = self.account(learner_id)
         if account.home_institution != school:
@@ -46,10 +52,11 @@ class TranscriptCommands(TransferCommands):
                                      f"{learner_id} belongs to {home}, not {school}")
         now = datetime.now(UTC).replace(microsecond=0)
         moment = (valid_from or now).astimezone(UTC).replace(microsecond=0)
-        return clr.issue(self._transcript(account, school, moment), signer, created=now)
+        name = self.personal_data(learner_id).name if include_personal_data else learner_id
+        return clr.issue(self._transcript(account, school, moment, name), signer, created=now)
 
-    def _transcript(self, account: LearnerAccount, school: str, moment: datetime
-                    ) -> clr.Transcript:
+    def _transcript(self, account: LearnerAccount, school: str, moment: datetime,
+                    name: str) -> clr.Transcript:
         events = self._chain_positions()
         achievements = tuple(self._recorded(a, events) for a in self._in_force(account))
         ledger = self.credit_transfers(account.learner_id)
@@ -60,7 +67,7 @@ class TranscriptCommands(TransferCommands):
                                   "export: a CLR holds at least one credential")
         return clr.Transcript(
             transcript_id=uuid4(), ledger_id=self._ledger.ledger_id, learner_id=account.learner_id,
-            learner_name=account.personal_data.name,
+            learner_name=name,
             school=self._named(school), achievements=achievements, conversions=conversions,
             salt=secrets.token_hex(16), valid_from=moment)
 

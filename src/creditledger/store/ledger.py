@@ -32,7 +32,8 @@ from eventsourcing.persistence import Mapper, PersistenceError, Recording
 from eventsourcing.utils import get_topic
 
 from creditledger.crypto.keys import PublicKey, SigningKey
-from creditledger.domain.policy import POLICIES, Role, Signer
+from creditledger.crypto.sealing import KeyEncryptionKey
+from creditledger.domain.policy import POLICIES, POLICY_V2, Role, Signer
 from creditledger.domain.validation import validate_time_zone
 from creditledger.errors import (
     ConflictError,
@@ -43,8 +44,10 @@ from creditledger.errors import (
     UnusableLedgerError,
     ValidationError,
 )
+from creditledger.store.keystore import KeyStore, SQLiteKeyStore, keys_path_for
 from creditledger.store.mapper import LedgerMapper
 from creditledger.store.merkle import MerkleSQLiteApplicationRecorder
+from creditledger.store.personal import PersonalDataKeys
 from creditledger.store.readers import needs_immutable, probe_ledger_file
 from creditledger.store.registry import KeyEntry, KeyRegistry, registry_id
 from creditledger.store.sqlite import ChainedSQLiteApplicationRecorder
@@ -109,6 +112,7 @@ class Ledger(Application[UUID]):
         self._read_only = ""  # why the ledger is read-only; "" if it is not
         self._time_zone: ZoneInfo | None = None
         self._where = _describe(self.env)
+        self._personal: PersonalDataKeys | None = None
 
     def construct_mapper(self) -> Mapper[UUID]:
         return LedgerMapper(
@@ -129,9 +133,10 @@ class Ledger(Application[UUID]):
         env: dict[str, str] | None = None,
         policy: str = "",
         time_zone: str | None = None,
+        kek: KeyEncryptionKey | None = None,
     ) -> Any:
         """Create a new ledger whose genesis names ``root_key`` as its root and declares the
-        write ``policy`` (``creditledger.domain.policy.POLICY_V1`` for a credit bank; ``""``:
+        write ``policy`` (``creditledger.domain.policy.POLICY_V2`` for a credit bank; ``""``:
         none declared, the credit bank's rules for its own event types only) and its
         ``time_zone`` (an IANA name; ``None``: this machine's), in which every "today" is.
 
@@ -148,16 +153,21 @@ class Ledger(Application[UUID]):
         """
         genesis = _check_genesis(root_key, ledger_id, policy, time_zone)
         if target is None or _is_postgres_url(target):
-            return cls._create_postgres(target, root_key, genesis, env)
-        return cls._create_file(Path(target), root_key, genesis, env)
+            ledger = cls._create_postgres(target, root_key, genesis, env)
+            return ledger._with_personal_keys(kek)
+        return cls._create_file(Path(target), root_key, genesis, env, kek)
 
     @classmethod
     def _create_file(cls, path: Path, root_key: SigningKey, genesis: Genesis,
-                     env: dict[str, str] | None) -> Any:
+                     env: dict[str, str] | None, kek: KeyEncryptionKey | None) -> Any:
         """Write the genesis into a file of its own beside ``path``, fold its write-ahead log
         into it, and only then link it to ``path``: no one ever sees a half-made ledger there,
         and a failure (or a crash) leaves nothing under that name."""
         _check_new_file(path)
+        keys = keys_path_for(path)
+        if genesis.policy == POLICY_V2 and keys.exists() and keys.stat().st_size > 0:
+            raise ConflictError(f"{keys}: a key store is there already (of another ledger?); "
+                                "refusing to create a ledger beside it")
         building = path.with_name(f".{path.name}.creating-{uuid.uuid4().hex[:12]}")
         try:
             ledger = cls({**sqlite_env(building), **(env or {}),
@@ -170,7 +180,7 @@ class Ledger(Application[UUID]):
             _claim(building, path)
         finally:
             _remove_file_set(building)
-        return cls.open(path, env=env)
+        return cls.open(path, env=env, kek=kek)
 
     @classmethod
     def _create_postgres(cls, target: str | Path | None, root_key: SigningKey, genesis: Genesis,
@@ -195,7 +205,7 @@ class Ledger(Application[UUID]):
 
     @classmethod
     def open(cls, target: str | Path | None, *, read_only: bool = False,
-             env: dict[str, str] | None = None) -> Any:
+             env: dict[str, str] | None = None, kek: KeyEncryptionKey | None = None) -> Any:
         """Open an existing ledger (a path, a ``postgresql://`` URL, or ``None``: see
         :meth:`create`); refuse anything that is not one (:class:`UnusableLedgerError`, also
         for a file that turns out damaged).
@@ -211,7 +221,8 @@ class Ledger(Application[UUID]):
         if target is None or _is_postgres_url(target):
             # The tables must exist already: creating them would take locks for nothing.
             ledger = cls({**_postgres_target_env(target, env), "CREATE_TABLE": "no"})
-            return ledger._check_opened("opened with read_only=True" if read_only else "")
+            opened = ledger._check_opened("opened with read_only=True" if read_only else "")
+            return opened._with_personal_keys(kek)
         path = Path(target)
         immutable = needs_immutable(path)  # decided before the probe has opened the file
         ledger_id = probe_ledger_file(path)
@@ -220,7 +231,7 @@ class Ledger(Application[UUID]):
         ledger = cls({**sqlite_env(path), "CREATE_TABLE": "no", **(env or {})})
         ledger._where = str(target)
         ledger._ledger_id = ledger_id
-        return ledger._check_opened(reason, immutable=immutable)
+        return ledger._check_opened(reason, immutable=immutable)._with_personal_keys(kek)
 
     def _check_opened(self, read_only: str, *, immutable: bool = False) -> Ledger:
         """Make the ledger read-only if ``read_only`` says why, then read what every use of it
@@ -238,6 +249,37 @@ class Ledger(Application[UUID]):
             self.close()
             raise
         return self
+
+    def _with_personal_keys(self, kek: KeyEncryptionKey | None) -> Ledger:
+        """Seal personal data if the ledger's policy says so (policy 2): attach its key store
+        to the mapper, and check ``kek`` against it now (closing the ledger if it fails)."""
+        if self.registry.policy != POLICY_V2:
+            return self
+        try:
+            store = self._key_store()
+            self._personal = PersonalDataKeys(store, kek, self.ledger_id)
+            self.mapper.personal = self._personal  # type: ignore[attr-defined]
+            if kek is not None and (not self._read_only or store.info()):
+                self._personal.check_kek()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _key_store(self) -> KeyStore:
+        """``NAME.keys.db`` beside a ledger file; the ``data_keys`` table on PostgreSQL."""
+        if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+            from creditledger.store.keystore_pg import PostgresKeyStore
+
+            datastore = getattr(self.recorder, "datastore", None)
+            return PostgresKeyStore(datastore, read_only=bool(self._read_only))
+        return SQLiteKeyStore(keys_path_for(self.env["SQLITE_DBNAME"]),
+                              read_only=bool(self._read_only))
+
+    @property
+    def personal(self) -> PersonalDataKeys | None:
+        """The learners' data keys, if the ledger seals personal data (policy 2)."""
+        return self._personal
 
     def _make_read_only(self, reason: str, *, immutable: bool = False) -> None:
         """From now on, open every connection read-only and refuse every write (call before
@@ -293,6 +335,9 @@ class Ledger(Application[UUID]):
         open switches to WAL again). If another process still has the ledger open, this is
         skipped: its last close will do it; and for a ledger opened read-only.
         """
+        if self._personal is not None:
+            self._personal.close()
+            self._personal = None
         super().close()
         db_name = self.env.get("SQLITE_DBNAME") or ""
         if (self.env.get("PERSISTENCE_MODULE") != "eventsourcing.sqlite" or "memory" in db_name

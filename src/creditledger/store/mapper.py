@@ -18,7 +18,11 @@ from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import get_topic
 
+from creditledger.domain.values import PersonalData, is_sealed
 from creditledger.store.topics import known_class
+
+if typing.TYPE_CHECKING:
+    from creditledger.store.personal import PersonalDataKeys
 
 _json = msgspec.json.Encoder(order="deterministic", decimal_format="string")
 
@@ -65,13 +69,21 @@ class LedgerMapper(Mapper[UUID]):
 
     Events whose class sets ``plaintext = True`` (the key registry) are never compressed or
     encrypted: an auditor must be able to read the registry with public information only.
+
+    With ``personal`` set (a ledger of policy 2), every :class:`PersonalData` value of an event
+    is sealed under its learner's data key before it is stored, and opened again when read
+    (where the key is still there and the school's KEK was given; else it stays sealed).
     """
+
+    personal: PersonalDataKeys | None = None
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         cls = type(domain_event)
         event_state = dict(vars(domain_event))
         originator_id = event_state.pop("originator_id")
         originator_version = event_state.pop("originator_version")
+        if self.personal is not None:
+            self._seal(_as_uuid(originator_id).hex, event_state)
         class_version = getattr(cls, "class_version", 1)
         if class_version > 1:
             event_state["class_version"] = class_version
@@ -102,6 +114,8 @@ class LedgerMapper(Mapper[UUID]):
             raise MapperDeserialisationError(msg) from e
         event_state["originator_id"] = _as_uuid(stored_event.originator_id)
         event_state["originator_version"] = stored_event.originator_version
+        if self.personal is not None:
+            self._unseal(event_state["originator_id"].hex, event_state)
         from_version = event_state.pop("class_version", 1)
         class_version = getattr(cls, "class_version", 1)
         while from_version < class_version:
@@ -110,6 +124,23 @@ class LedgerMapper(Mapper[UUID]):
         domain_event = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", event_state)
         return domain_event
+
+
+    def _seal(self, account: str, event_state: dict[str, Any]) -> None:
+        """Seal every personal-data value of the state (in place) under ``account``'s key."""
+        assert self.personal is not None
+        for name, value in event_state.items():
+            if isinstance(value, PersonalData):
+                event_state[name] = self.personal.seal(account, name, value)
+
+    def _unseal(self, account: str, event_state: dict[str, Any]) -> None:
+        """Open every sealed value of the state (in place) that can be opened here."""
+        assert self.personal is not None
+        for name, value in event_state.items():
+            if is_sealed(value):
+                opened = self.personal.unseal(account, name, value)
+                if opened is not None:
+                    event_state[name] = opened
 
 
 def _check_originator_topic(event_state: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from creditledger import verify_ledger
 from creditledger.crypto.keys import SigningKey
 from creditledger.errors import CapacityError
 from creditledger.services.bank import CreditBank
+from tests.services.bank.fixtures import KEK
 
 from .world import TERM_DAY, World, course_info, make_world
 
@@ -25,7 +26,7 @@ def _admit(path: str, pem: bytes, offering: str, learners: list[str], go: Any,
     from uuid import UUID
 
     key = _key(pem)
-    bank = CreditBank.open(path)
+    bank = CreditBank.open(path, kek=KEK)
     go.wait(30)
     for learner in learners:
         try:
@@ -67,7 +68,7 @@ def test_many_processes_never_exceed_the_capacity(tmp_path: Path) -> None:
     assert len(admitted) == CAPACITY, outcomes
     assert len(refused) == len(learners) - CAPACITY
     assert all(v.startswith("full:") and "all 5 seats" in v for v in refused), refused
-    bank = CreditBank.open(world.path)
+    bank = CreditBank.open(world.path, kek=KEK)
     try:
         assert sorted(bank.course_offering(offering.id).seats) == sorted(admitted)
     finally:

@@ -15,6 +15,7 @@ import pytest
 from creditledger.audit.credential import dumps, parse_credential, verify_credential
 from creditledger.errors import InvalidCredentialError
 from creditledger.services import CreditBank
+from tests.services.bank.fixtures import KEK
 
 OLD = Path(__file__).resolve().parents[2] / "data" / "ledger-0.1" / "demo.ledger"
 ISSUED = "creditledger.domain.alliance.certificate:CourseCertificate.Issued"
@@ -27,7 +28,7 @@ def test_version_1_certificates_still_verify_against_their_ledger(tmp_path: Path
         ids = [UUID(oid) for (oid,) in conn.execute(
             "SELECT originator_id FROM stored_events WHERE topic=?", (ISSUED,))]
     assert len(ids) == 2
-    with CreditBank.open(ledger) as bank:
+    with CreditBank.open(ledger, kek=KEK) as bank:
         for certificate_id in ids:
             document = bank.export_course_certificate(certificate_id)
             assert [p["cryptosuite"] for p in document["proof"]] == ["eddsa-jcs-2022"] * 2

@@ -31,6 +31,7 @@ from creditledger.domain import (
 )
 from creditledger.domain.alliance import CourseInfo, CourseOffering
 from creditledger.services.bank import CreditBank
+from tests.services.bank.fixtures import KEK
 from tests.store.contract import LedgerWorld, Target, closing_world
 
 ALLIANCE = "ESVEA"
@@ -129,7 +130,7 @@ class World(LedgerWorld):
 def make_world(path: Target, folder: Path | None = None) -> World:
     """The world on a new ledger at ``path`` (a file, or a ``postgresql://`` URL)."""
     keys = {code: SigningKey.generate() for code in ("root", SECRETARIAT, *SCHOOLS)}
-    bank = CreditBank.create(path, keys["root"])
+    bank = CreditBank.create(path, keys["root"], kek=KEK)
     bank.register_institution(code=SECRETARIAT, name="全国应急安全职业教育联盟秘书处",
                               kind="alliance_secretariat", public_key=keys[SECRETARIAT].public_key,
                               root_key=keys["root"])

@@ -3,6 +3,7 @@ schema, see :func:`world_on`), real keys, real signatures."""
 
 from __future__ import annotations
 
+import shutil
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
@@ -10,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from creditledger.crypto.keys import SigningKey
+from creditledger.crypto.sealing import KeyEncryptionKey
 from creditledger.domain import Evidence, PersonalData, RuleRef
 from creditledger.services.bank import CreditBank
 from tests.store.contract import LedgerWorld, Target, closing_world
@@ -17,6 +19,10 @@ from tests.store.contract import LedgerWorld, Target, closing_world
 TODAY = date(2022, 7, 15)
 EVIDENCE = Evidence(description="exam sheet", reference="archive://exam/1")
 CERT_RULE = RuleRef(rule_id="1+X/finance/intermediate", version=1)
+
+
+KEK = KeyEncryptionKey(key=bytes(range(32)))
+"""The tests' key-encryption key (a fixed key: the worlds' key stores open with it)."""
 
 
 @dataclass
@@ -34,7 +40,7 @@ class World(LedgerWorld):
 def make_world(path: Target, folder: Path | None = None) -> World:
     """The world on a new ledger at ``path`` (a file, or a ``postgresql://`` URL)."""
     keys = {name: SigningKey.generate() for name in ("root", "GZCC", "LNPC", "ISSUER", "VTC")}
-    bank = CreditBank.create(path, keys["root"])
+    bank = CreditBank.create(path, keys["root"], kek=KEK)
     for code, name, kind in (
         ("GZCC", "广州城市职业学院", "school"),
         ("LNPC", "辽宁石化职业技术学院", "school"),
@@ -77,3 +83,12 @@ def make_world(path: Target, folder: Path | None = None) -> World:
 def world_on(target: Target, folder: Path | None = None) -> AbstractContextManager[World]:
     """A world on ``target`` (the ``ledger_target`` fixture), its ledger closed afterwards."""
     return closing_world(make_world(target, folder))
+
+
+def copy_ledger(source: Path, target: Path) -> Path:
+    """Copy a ledger file and its key store (``NAME.keys.db``), as a school copies both."""
+    shutil.copyfile(source, target)
+    keys = source.with_name(source.stem + ".keys.db")
+    if keys.exists():
+        shutil.copyfile(keys, target.with_name(target.stem + ".keys.db"))
+    return target

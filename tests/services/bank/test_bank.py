@@ -21,6 +21,7 @@ from creditledger.errors import (
     ValidationError,
 )
 from creditledger.services.bank import CreditBank
+from tests.services.bank.fixtures import KEK
 
 from .fixtures import CERT_RULE, EVIDENCE, TODAY, World, world_on
 
@@ -226,7 +227,7 @@ def test_a_reopened_bank_reproduces_the_same_state(world: World) -> None:
     course_result(world)
     certificate(world)
     world.bank.close()
-    again = CreditBank.open(world.path)
+    again = CreditBank.open(world.path, kek=KEK)
     assert again.balances("S1") == {
         Category.PUBLIC_BASIC: Decimal(0), Category.MAJOR_BASIC: Decimal("4.00"),
         Category.MAJOR_CORE: Decimal(0), Category.MAJOR_ELECTIVE: Decimal("2.00"),

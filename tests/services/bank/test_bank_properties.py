@@ -22,6 +22,7 @@ from creditledger.audit.verify import verify_ledger
 from creditledger.domain import Category
 from creditledger.errors import CreditLedgerError
 from creditledger.services.bank import CreditBank
+from tests.services.bank.fixtures import KEK
 
 from .fixtures import CERT_RULE, EVIDENCE, TODAY, make_world
 
@@ -91,7 +92,7 @@ def test_balances_equal_recognised_minus_revoked_and_survive_reload(
         snapshot = {lid: (bank.account(lid).entries, bank.account(lid).reversals)
                     for lid in ("S1", "S2")}
         bank.close()
-        reopened = CreditBank.open(world.path)
+        reopened = CreditBank.open(world.path, kek=KEK)
         for learner in ("S1", "S2"):
             assert reopened.balances(learner) == expected[learner]
             account = reopened.account(learner)

@@ -11,6 +11,7 @@ from eventsourcing.application import Application
 
 import creditledger
 from creditledger import CreditBank, PersonalData, ReadOnlySnapshotError
+from tests.services.bank.fixtures import KEK
 
 from .fixtures import EVIDENCE, TODAY, make_world
 
@@ -33,7 +34,7 @@ def test_one_import_gives_an_embedding_school_the_public_surface() -> None:
 def test_create_and_open_work_as_context_managers_and_close_the_ledger(tmp_path: Path) -> None:
     world = make_world(tmp_path / "bank.ledger")
     world.bank.close()
-    with CreditBank.open(world.path) as bank:
+    with CreditBank.open(world.path, kek=KEK) as bank:
         assert isinstance(bank, CreditBank)
         assert bank.account("S1").learner_id == "S1"
     assert not Path(f"{world.path}-wal").exists()  # closed: the file is whole again

@@ -21,6 +21,7 @@ from creditledger.errors import ValidationError
 from creditledger.services.bank import CreditBank
 from creditledger.store import ledger as store_ledger
 from tests.importing.files import write_csv
+from tests.services.bank.fixtures import KEK
 
 # 2026-12-07 18:37 UTC is 2026-12-08 02:37 in Beijing.
 MOMENT = datetime(2026, 12, 7, 18, 37, tzinfo=UTC)
@@ -36,7 +37,7 @@ def at_0237_beijing(monkeypatch: pytest.MonkeyPatch) -> None:
 def _bank(target: str | Path, time_zone: str | None) -> tuple[CreditBank, SigningKey]:
     """A ledger in ``time_zone`` with a school, a training centre and one learner."""
     root, gzcc, vtc = (SigningKey.generate() for _ in range(3))
-    bank = CreditBank.create(target, root, time_zone=time_zone)
+    bank = CreditBank.create(target, root, time_zone=time_zone, kek=KEK)
     bank.register_institution(code="GZCC", name="广州城市职业学院", kind="school",
                               has_credit_system=True, public_key=gzcc.public_key, root_key=root)
     bank.register_institution(code="VTC", name="职业技能培训中心", kind="training_organisation",
@@ -93,7 +94,7 @@ def test_the_time_zone_is_the_ledgers_not_the_machines_that_opens_it(
     path = tmp_path / "school.ledger"
     _bank(path, "Asia/Shanghai")[0].close()
     monkeypatch.setenv("TZ", "America/New_York")
-    with CreditBank.open(path) as bank:
+    with CreditBank.open(path, kek=KEK) as bank:
         assert bank.time_zone == "Asia/Shanghai"
     with CreditBank.open(path, read_only=True) as bank:
         assert bank.time_zone == "Asia/Shanghai"

@@ -15,6 +15,7 @@ from creditledger.domain.transfers.conversion import ConversionRequest
 from creditledger.errors import InsufficientCreditsError
 from creditledger.services.bank import CreditBank
 from creditledger.services.core import ledger_of
+from tests.services.bank.fixtures import KEK
 
 from .builders import category_rule, certificate_rule
 from .world import TODAY, World
@@ -26,7 +27,7 @@ def test_a_stale_ledger_cannot_be_saved_over_a_newer_one(world: World) -> None:
     stale = world.bank._credit_transfers("S1")  # a live copy, as another writer holds it
     world.bank.convert(learner_id="S1", source_achievement_ids=[cert.id], rule_id="cert",
                        signer=world.gzcc, today=TODAY)
-    other = CreditBank.open(world.path)  # a second writer, working from the stale copy
+    other = CreditBank.open(world.path, kek=KEK)  # a second writer, working from the stale copy
     try:
         stale.convert(ConversionRequest(
             rule=category_rule(credits="3.00"), agreement=None, target_credits=None, on=TODAY,

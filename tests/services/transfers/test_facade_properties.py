@@ -28,6 +28,7 @@ from creditledger.domain import (
 from creditledger.domain.transfers.policy import selector_matches
 from creditledger.errors import CreditLedgerError
 from creditledger.services.bank import CreditBank
+from tests.services.bank.fixtures import KEK
 
 from .builders import category_rule, certificate_rule, module_rule, ratio_rule, target
 from .model import ZERO, check_conservation, columns, fingerprint
@@ -161,7 +162,7 @@ def test_the_invariants_hold_on_a_signed_ledger_and_survive_replay(
                 assert ledger.available(facts) == facts.credits
         check_lineage_against_the_chain(world)
         world.bank.close()
-        reopened = CreditBank.open(world.path)
+        reopened = CreditBank.open(world.path, kek=KEK)
         try:
             assert fingerprint(reopened.credit_transfers("M1")) == fingerprint(ledger)
         finally:

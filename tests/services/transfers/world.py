@@ -28,6 +28,7 @@ from creditledger.domain import (
     TransferScope,
 )
 from creditledger.services.bank import CreditBank
+from tests.services.bank.fixtures import KEK
 from tests.store.contract import LedgerWorld, Target, closing_world
 
 TODAY = date(2022, 9, 1)
@@ -95,7 +96,7 @@ class World(LedgerWorld):
 def make_world(path: Target, folder: Path | None = None) -> World:
     """The world on a new ledger at ``path`` (a file, or a ``postgresql://`` URL)."""
     keys = {n: SigningKey.generate() for n in ("root", "GZCC", "LNPC", "ISSUER", "VTC")}
-    bank = CreditBank.create(path, keys["root"])
+    bank = CreditBank.create(path, keys["root"], kek=KEK)
     for code, kind in (("GZCC", "school"), ("LNPC", "school"),
                        ("ISSUER", "training_organisation"), ("VTC", "training_organisation")):
         bank.register_institution(code=code, name=f"{code} 学院", kind=kind,

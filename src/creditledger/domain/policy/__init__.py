@@ -23,13 +23,14 @@ from creditledger.domain.policy.check import (
 )
 from creditledger.domain.policy.owners import OWNER_TOPICS, Owners, fold
 from creditledger.domain.policy.roles import STAFF_ROLES, Role, Signer
-from creditledger.domain.policy.versions import POLICIES, POLICY_OPEN, POLICY_V1
+from creditledger.domain.policy.versions import POLICIES, POLICY_OPEN, POLICY_V1, POLICY_V2
 
 __all__ = [
     "OWNER_TOPICS",
     "POLICIES",
     "POLICY_OPEN",
     "POLICY_V1",
+    "POLICY_V2",
     "STAFF_ROLES",
     "CommitEvent",
     "Lookup",

@@ -13,16 +13,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
+from creditledger.domain.learner import LearnerAccount
 from creditledger.domain.policy.owners import (
     CREATION_TOPICS,
     OWNER_TOPICS,
     Owners,
     expected_id,
     fold,
+    topic,
 )
 from creditledger.domain.policy.roles import Role, Signer
 from creditledger.domain.policy.rules import RULES, Context
-from creditledger.domain.policy.versions import POLICIES, POLICY_OPEN
+from creditledger.domain.policy.versions import POLICIES, POLICY_OPEN, POLICY_V2
+from creditledger.domain.values import is_sealed
+
+SEALED_TOPICS = frozenset({topic(LearnerAccount, "Opened"),
+                           topic(LearnerAccount, "PersonalDataCorrected")})
+"""The event types that carry a learner's personal data (``personal_data``): under
+:data:`POLICY_V2` only sealed."""
 
 
 class CommitEvent(NamedTuple):
@@ -103,10 +111,19 @@ def _check_event(policy: str, ctx: Context, event: CommitEvent) -> str | None:
         allowed = ", ".join(sorted(r.value for r in rule.roles)) or "no role"
         return f"the role {ctx.signer.role.value} may not write it (only: {allowed})"
     try:
-        reason = _check_creation(event) or rule.who(ctx, event)
+        reason = _check_creation(event) or rule.who(ctx, event) or _check_sealed(policy, event)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         return f"the event is malformed for its type ({e!r})"
     return reason
+
+
+def _check_sealed(policy: str, event: CommitEvent) -> str | None:
+    """Under policy 2, personal data is stored only sealed (so that it can be erased)."""
+    if policy != POLICY_V2 or event.topic not in SEALED_TOPICS:
+        return None
+    if is_sealed(event.state["personal_data"]):
+        return None
+    return "personal data in plaintext: a ledger of policy 2 stores it only sealed"
 
 
 def _check_creation(event: CommitEvent) -> str | None:

@@ -313,6 +313,8 @@ RULES: dict[str, Rule] = {
         "its home school (any school, for a member of society with none yet)")),
     topic(LearnerAccount, "Enrolled"): _rule(REGISTRAR, named("institution")),
     topic(LearnerAccount, "PersonalDataCorrected"): _rule(REGISTRAR, owner("home")),
+    topic(LearnerAccount, "PersonalDataErased"): _rule(REGISTRAR, all_of(
+        owner("home"), named("erasure.erased_by"))),
     topic(LearnerAccount, "Credited"): _rule(ASSESSING, with_event(
         _ACHIEVEMENT_RECOGNISED, _achievement_of, "with the achievement's recognition")),
     topic(LearnerAccount, "Reversed"): _rule(REGISTRAR, with_event(

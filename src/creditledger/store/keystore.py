@@ -1,0 +1,202 @@
+"""The key store: each learner's data key, outside the chain, wrapped by the school's KEK.
+
+Personal data is sealed under a random *data key* of its learner (crypto-shredding, see
+``docs/privacy.md``). The data keys are kept here, never in the chain: in ``NAME.keys.db``
+beside a ledger file, or in the ``data_keys`` table of a PostgreSQL ledger's schema. Each is
+stored *wrapped* (AES-GCM) by the school's key-encryption key (KEK, :class:`KeyEncryptionKey`).
+
+Erasing a learner destroys the wrapped key (the row keeps only a tombstone: the account id and
+when, so that no new key is ever made for that learner) and scrubs the store's freed space
+(:meth:`SQLiteKeyStore.scrub`, :meth:`~creditledger.store.keystore_pg.PostgresKeyStore.scrub`).
+The store's ``key_store_info`` holds the ledger's id, the salt a passphrase KEK is derived
+with, and a *check value* sealed by the KEK, so that a wrong KEK is told apart at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from creditledger.errors import LedgerBusyError, UnusableLedgerError
+
+KEYS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS key_store_info (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS data_keys (account_id TEXT PRIMARY KEY, wrapped BLOB,"
+    " created_at TEXT NOT NULL, erased_at TEXT)",
+)
+"""The key store's two tables (the same on SQLite and PostgreSQL, ``bytea`` for ``BLOB``)."""
+
+
+class KeyStore(Protocol):
+    """Where the wrapped data keys are kept (a SQLite file, or tables on PostgreSQL)."""
+
+    where: str
+
+    def info(self) -> dict[str, bytes]:
+        """The ``key_store_info`` rows (empty for a store that holds nothing yet)."""
+        ...
+
+    def set_info(self, rows: dict[str, bytes]) -> dict[str, bytes]:
+        """Write ``rows`` unless info is there already; return the info as it is then."""
+        ...
+
+    def wrapped(self, account: str) -> tuple[bytes | None] | None:
+        """``None`` if the account has no key; else ``(wrapped,)``, ``(None,)`` if erased."""
+        ...
+
+    def add(self, account: str, wrapped: bytes) -> None:
+        """Keep a new wrapped key (unless the account has a key or a tombstone already)."""
+        ...
+
+    def destroy(self, account: str) -> None:
+        """Destroy the account's key: the row keeps only a tombstone."""
+        ...
+
+    def scrub(self) -> None:
+        """Scrub the freed space, so that no copy of a destroyed key remains in the store."""
+        ...
+
+    def count(self) -> int:
+        """How many keys (not tombstones) the store holds."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def keys_path_for(ledger_path: str | Path) -> Path:
+    """The key store of a ledger file: ``NAME.keys.db`` beside ``NAME.ledger``."""
+    p = Path(ledger_path)
+    return p.with_name(p.stem + ".keys.db")
+
+
+class SQLiteKeyStore:
+    """The key store of a ledger file: its own SQLite file, in WAL mode with ``secure_delete``
+    (deleted content is overwritten with zeros) and incremental vacuum, written with
+    ``BEGIN IMMEDIATE``."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.where = str(self.path)
+        self._read_only = read_only
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if self._read_only and not self.path.exists():
+                raise UnusableLedgerError(f"{self.path}: no key store (the ledger is read-only)")
+            uri = self.path.absolute().as_uri() + ("?mode=ro" if self._read_only else "")
+            try:
+                conn = sqlite3.connect(uri, uri=True, isolation_level=None,
+                                       check_same_thread=False, timeout=30)
+                conn.execute("PRAGMA secure_delete=ON")
+                if not self._read_only:
+                    # before the first table: freed pages can then be given back one by one
+                    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    for statement in KEYS_SCHEMA:
+                        conn.execute(statement)
+            except sqlite3.Error as e:
+                raise UnusableLedgerError(f"{self.path}: not a usable key store ({e})") from e
+            self._conn = conn
+        return self._conn
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Cursor]:
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise LedgerBusyError(f"{self.path}: the key store is busy ({e})") from e
+        try:
+            yield conn.cursor()
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def info(self) -> dict[str, bytes]:
+        if self._read_only and not self.path.exists():
+            return {}
+        with self._lock:
+            rows = self._connection().execute("SELECT name, value FROM key_store_info")
+            return {str(n): bytes(v) for n, v in rows}
+
+    def set_info(self, rows: dict[str, bytes]) -> dict[str, bytes]:
+        with self._lock, self._writing() as c:
+            c.executemany("INSERT OR IGNORE INTO key_store_info (name, value) VALUES (?, ?)",
+                          list(rows.items()))
+        return self.info()
+
+    def wrapped(self, account: str) -> tuple[bytes | None] | None:
+        with self._lock:
+            row = self._connection().execute(
+                "SELECT wrapped FROM data_keys WHERE account_id=?", (account,)).fetchone()
+        return None if row is None else (None if row[0] is None else bytes(row[0]),)
+
+    def add(self, account: str, wrapped: bytes) -> None:
+        with self._lock, self._writing() as c:
+            c.execute("INSERT OR IGNORE INTO data_keys (account_id, wrapped, created_at) "
+                      "VALUES (?, ?, ?)", (account, wrapped, now_text()))
+
+    def add_many(self, rows: list[tuple[str, bytes]]) -> None:
+        """Keep many new wrapped keys in one transaction (a cohort: one sync, not one each)."""
+        at = now_text()
+        with self._lock, self._writing() as c:
+            c.executemany("INSERT OR IGNORE INTO data_keys (account_id, wrapped, created_at) "
+                          "VALUES (?, ?, ?)", [(a, w, at) for a, w in rows])
+
+    def destroy(self, account: str) -> None:
+        at = now_text()
+        with self._lock, self._writing() as c:
+            c.execute("INSERT OR IGNORE INTO data_keys (account_id, wrapped, created_at) "
+                      "VALUES (?, NULL, ?)", (account, at))
+            c.execute("UPDATE data_keys SET wrapped=NULL, erased_at=coalesce(erased_at, ?) "
+                      "WHERE account_id=?", (at, account))
+
+    def scrub(self) -> None:
+        """Leave no copy of a destroyed key in the files: ``secure_delete`` zeroed its bytes
+        where they lay (and any page freed); the incremental vacuum gives freed pages back to
+        the file system; a ``TRUNCATE`` checkpoint copies the zeroed pages into the file and
+        empties the write-ahead log, which held the key's older page images.
+
+        Not a full ``VACUUM``: that rewrites the whole store (about 2 s for a million keys,
+        docs/benchmarks.md) and removes nothing more once the bytes are zeroed."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("PRAGMA incremental_vacuum").fetchall()
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.OperationalError as e:
+                raise LedgerBusyError(f"{self.path}: the key store is busy; the key is "
+                                      f"destroyed, run the erasure again to scrub ({e})") from e
+        if busy:
+            raise LedgerBusyError(f"{self.path}: another process reads the key store; the key "
+                                  "is destroyed, run the erasure again to scrub its log")
+
+    def count(self) -> int:
+        with self._lock:
+            row = self._connection().execute(
+                "SELECT count(*) FROM data_keys WHERE wrapped IS NOT NULL").fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        """Close; fold the write-ahead log into the file, so that the key store is one file
+        (as the ledger is), unless another connection still has it open."""
+        with self._lock:
+            if self._conn is None:
+                return
+            if not self._read_only:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("PRAGMA journal_mode=DELETE")
+            self._conn.close()
+            self._conn = None
