@@ -13,10 +13,16 @@ import pytest
 
 from creditledger.cli.demo import DEMO_PASSPHRASE
 from creditledger.crypto.keys import SigningKey
+from creditledger.crypto.sealing import KeyEncryptionKey
 from creditledger.services import CreditBank
 
 FINANCE = "intelligent-finance-and-taxation"
 FINANCE_ISSUER = "placeholder-issuer-4"
+
+
+def demo_kek(ledger: Path) -> KeyEncryptionKey:
+    """The demo's key-encryption key, saved in its keys folder."""
+    return KeyEncryptionKey.load(ledger.with_name("creditledger-demo-keys") / "kek.key")
 
 
 def gzcc_key(ledger: Path) -> SigningKey:

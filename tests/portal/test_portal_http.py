@@ -16,7 +16,7 @@ import pytest
 from creditledger.domain import LearnerType, PersonalData
 from creditledger.services import CreditBank
 from tests.cli.running import assert_unusable
-from tests.portal.conftest import gzcc_key
+from tests.portal.conftest import demo_kek, gzcc_key
 from tests.portal.serving import Served, cli_json, run_cli, serving
 
 DB = "/creditledger"
@@ -196,7 +196,7 @@ def test_a_record_committed_while_serving_appears(own_ledger: Path) -> None:
 
 
 def _open_account(ledger: Path, learner: str) -> None:
-    bank = CreditBank.open(str(ledger))
+    bank = CreditBank.open(str(ledger), kek=demo_kek(ledger))
     try:
         bank.open_account(learner_id=learner, learner_type=LearnerType.STUDENT,
                           personal_data=PersonalData(name="李新"), programme_code="530302",

@@ -38,7 +38,7 @@ def _check_erased(story: Story, target: str | Path) -> None:
     report = verify_ledger(target)
     assert report.fault is None
     with sqlite3.connect(story.views) as views:  # the read model says "erased", nothing more
-        assert dict(views.execute("SELECT learner_id, personal_data FROM accounts")) == {
+        assert dict(views.execute("SELECT learner_id, personal_data_status FROM accounts")) == {
             "S1": "sealed", "S2": "sealed", "M1": "sealed", LEARNER: "erased"}
     for name, document in story.documents.items():
         assert story.found_in(document) == [], name

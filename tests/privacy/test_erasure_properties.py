@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from creditledger import CreditBank, PersonalData, SigningKey
 from creditledger.audit.verify import verify_ledger
 from creditledger.domain import learner_account_id
-from creditledger.errors import PersonalDataErasedError, ValidationError
+from creditledger.errors import AlreadyExistsError, PersonalDataErasedError
 from creditledger.services.core import ledger_of
 from creditledger.store.personal import PersonalDataKeys
 from tests.services.bank.fixtures import EVIDENCE, KEK, TODAY, copy_ledger, make_world
@@ -72,7 +72,7 @@ def _apply(bank: CreditBank, path: Path, model: dict[str, PersonalData | str],
         return CreditBank.open(path, kek=KEK)
     if action == "open":
         if learner in model:
-            with pytest.raises(ValidationError, match="already defined"):
+            with pytest.raises(AlreadyExistsError, match="already recorded"):
                 bank.open_account(learner_id=learner, learner_type="student",
                                   personal_data=_person(learner, n), programme_code="530302",
                                   signer=school)

@@ -150,12 +150,12 @@ class CatalogProjection:
 class CreditsProjection:
     """Learner accounts, balances per category, achievements and transcripts (R2–R5, R15).
 
-    No personal field is projected (data minimisation): ``accounts.personal_data`` says only
-    where the learner's personal data is — ``sealed`` in the ledger, ``plaintext`` (a ledger of
-    policy 1) or ``erased`` (docs/privacy.md)."""
+    No personal field is projected (data minimisation): ``accounts.personal_data_status`` says
+    only where the learner's personal data is — ``sealed`` in the ledger, ``plaintext`` (a
+    ledger of policy 1) or ``erased`` (docs/privacy.md)."""
 
     name: str = "credits"
-    version: int = 3  # 2: corrections (Achievement.Corrected); 3: accounts.personal_data
+    version: int = 3  # 2: corrections (Achievement.Corrected); 3: personal_data_status
     tables: tuple[str, ...] = ("accounts", "balances", "achievements", "transcript")
     topics: frozenset[str] = frozenset({
         _topic(LearnerAccount, "Opened"), _topic(LearnerAccount, "Enrolled"),
@@ -169,7 +169,7 @@ class CreditsProjection:
         db.table("accounts").create(
             {"account_id": str, "learner_id": str, "learner_type": str,
              "home_institution": str, "programme_code": str, "position": int,
-             "personal_data": str},
+             "personal_data_status": str},
             pk="account_id", if_not_exists=True)
         db.table("accounts").create_index(["learner_id"], unique=True, if_not_exists=True)
         db.table("balances").create(
@@ -218,7 +218,7 @@ class CreditsProjection:
         db.execute(_INSERT_ACCOUNT, _account_row(c))
 
     def _PersonalDataErased(self, db: sqlite_utils.Database, c: Change) -> None:
-        db.execute("UPDATE accounts SET personal_data='erased' WHERE account_id=?",
+        db.execute("UPDATE accounts SET personal_data_status='erased' WHERE account_id=?",
                    [c.originator_id])
 
     def _Enrolled(self, db: sqlite_utils.Database, c: Change) -> None:
@@ -297,7 +297,8 @@ def _select_accounts(n: int) -> str:
 
 def _account_row(c: Change) -> list[Any]:
     s = c.state
-    # personal_data: never the data itself, only where it is (sealed, plaintext, or erased)
+    # personal_data_status: never the data, only where it is (sealed, plaintext, or erased);
+    # named so that no reader (the portal) takes the column for personal data
     return [c.originator_id, s["learner_id"], _value(s["learner_type"]), s["home_institution"],
             s["programme_code"], c.position,
             "sealed" if is_sealed(s["personal_data"]) else "plaintext"]
