@@ -65,7 +65,7 @@ class Checks {
     } catch (err) {
       if (!(err instanceof Invalid)) throw err;
       Object.assign(check, { status: "fail", detail: err.message });
-      throw Object.assign(err, { check: id });
+      throw err;
     }
   }
 }
@@ -129,8 +129,22 @@ function proofSet(d) {
   return [first, second];
 }
 
-export async function verifyCertificate(d, schoolKey, sealKey) {
+/** The result of a refused credential: its checks (the failed one, then those not run). */
+async function refused(kind, checks, step) {
+  try {
+    return await step();
+  } catch (err) {
+    if (!(err instanceof Invalid)) throw err;
+    return { kind, checks: checks.list, anchored: false, summary: null };
+  }
+}
+
+export function verifyCertificate(d, schoolKey, sealKey) {
   const checks = new Checks(CERTIFICATE_CHECKS);
+  return refused("certificate", checks, () => certificateChecks(checks, d, schoolKey, sealKey));
+}
+
+async function certificateChecks(checks, d, schoolKey, sealKey) {
   let proofs;
   await checks.run("shape", () => certificateShape(d), () => "an Open Badges 3.0 course credential, document version 2");
   const keys = [];
@@ -183,8 +197,12 @@ function clrShape(d) {
   return found;
 }
 
-export async function verifyClr(d, schoolKey) {
+export function verifyClr(d, schoolKey) {
   const checks = new Checks(CLR_CHECKS);
+  return refused("clr", checks, () => clrChecks(checks, d, schoolKey));
+}
+
+async function clrChecks(checks, d, schoolKey) {
   const credentials = await checks.run("shape", () => clrShape(d), (found) =>
     `a CLR 2.0 ClrCredential of ${found.length} OpenBadgeCredentials`);
   const k = await checks.run("proof-issuer", () => rdfcProof(d, d.proof), verified);
