@@ -3,11 +3,14 @@
 // named check. The first failure names its check; the checks after it are not run.
 import { equal } from "./bytes.mjs";
 import { Invalid, RDFC, didKey, keyId, verifyProof, withoutProof } from "./integrity.mjs";
+import { checkSchemas, schemaResult } from "./schemas.mjs";
 
 const VC_V2 = "https://www.w3.org/ns/credentials/v2";
 const OB_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
 const CLR_V2 = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json";
 const EXTENSION = "https://w3id.org/creditledger/contexts/credentials-v1.jsonld";
+const EXTENSION_SCHEMA = "https://w3id.org/creditledger/schemas/credentials-v1.json";
+const CLR_SCHEMA = "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json";
 const CERTIFICATE_CONTEXT = [VC_V2, OB_V3, EXTENSION];
 const CLR_CONTEXT = [VC_V2, CLR_V2, OB_V3];
 const OB_TYPE = ["VerifiableCredential", "OpenBadgeCredential"];
@@ -96,7 +99,7 @@ async function anchor(role, k, pinned) {
 
 // -- the course certificate ---------------------------------------------------------------------
 
-export const CERTIFICATE_CHECKS = ["shape", "proof-issuer", "proof-seal", "issuer-binding",
+export const CERTIFICATE_CHECKS = ["shape", "schema", "proof-issuer", "proof-seal", "issuer-binding",
   "key-issuer", "key-seal", "status"];
 
 function certificateShape(d) {
@@ -147,6 +150,7 @@ export function verifyCertificate(d, schoolKey, sealKey) {
 async function certificateChecks(checks, d, schoolKey, sealKey) {
   let proofs;
   await checks.run("shape", () => certificateShape(d), () => "an Open Badges 3.0 course credential, document version 2");
+  await checks.run("schema", () => checkSchemas(d, [EXTENSION_SCHEMA]), schemaResult);
   const keys = [];
   keys[0] = await checks.run("proof-issuer", async () => {
     proofs = proofSet(d);
@@ -176,8 +180,9 @@ async function certificateChecks(checks, d, schoolKey, sealKey) {
 
 // -- the CLR -----------------------------------------------------------------------------------
 
-export const CLR_CHECKS = ["shape", "proof-issuer", "issuer-binding", "key-issuer",
-  "credentials-proofs", "credentials-issuer", "credentials-learner", "lineage"];
+export const CLR_CHECKS = ["shape", "schema", "proof-issuer", "issuer-binding", "key-issuer",
+  "credentials-proofs", "credentials-issuer", "credentials-schemas", "credentials-learner",
+  "lineage"];
 
 function clrShape(d) {
   if (!Array.isArray(d["@context"]) || !same(d["@context"].slice(0, 3), CLR_CONTEXT)) {
@@ -205,6 +210,7 @@ export function verifyClr(d, schoolKey) {
 async function clrChecks(checks, d, schoolKey) {
   const credentials = await checks.run("shape", () => clrShape(d), (found) =>
     `a CLR 2.0 ClrCredential of ${found.length} OpenBadgeCredentials`);
+  await checks.run("schema", () => checkSchemas(d, [CLR_SCHEMA]), schemaResult);
   const k = await checks.run("proof-issuer", () => rdfcProof(d, d.proof), verified);
   await checks.run("issuer-binding", () => {
     if (d.issuer.id !== didKey(k)) {
@@ -222,6 +228,23 @@ async function clrChecks(checks, d, schoolKey) {
     if (!same(c.issuer, d.issuer)) throw new Invalid(`credential ${c.id} is issued by ${JSON.stringify(c.issuer)}, not by the CLR's issuer`);
     if (!equal(keys[i], k)) throw new Invalid(`credential ${c.id} was signed with another key than the CLR`);
   }), () => "every credential is issued by the CLR's issuer, with its key");
+  await checks.run("credentials-schemas", () => {
+    const checked = new Set(), missing = new Set();
+    for (const c of credentials) {
+      if (!same(c["@context"], CERTIFICATE_CONTEXT)) {
+        throw new Invalid(`credential ${c.id}: @context must be ${JSON.stringify(CERTIFICATE_CONTEXT)}`);
+      }
+      try {
+        const [shipped, notShipped] = checkSchemas(c, [EXTENSION_SCHEMA]);
+        shipped.forEach((u) => checked.add(u));
+        notShipped.forEach((u) => missing.add(u));
+      } catch (err) {
+        if (err instanceof Invalid) err.message = `credential ${c.id}: ${err.message}`;
+        throw err;
+      }
+    }
+    return [[...checked], [...missing]];
+  }, schemaResult);
   await checks.run("credentials-learner", () => {
     const learner = d.credentialSubject.identifier;
     if (!Array.isArray(learner) || learner.length !== 1) throw new Invalid("the ClrSubject must name the learner by one identifier");

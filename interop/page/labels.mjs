@@ -10,6 +10,8 @@ export const CHECK_LABELS = {
   "transcript": ["成绩单完整性", "Transcript completeness", "the account is the learner's and every credited achievement is present"],
   "write-policy": ["写入权限", "Write policy", "who wrote the account and achievements was allowed to"],
   "shape": ["格式", "Shape", "an Open Badges 3.0 / CLR 2.0 credential of the form creditledger issues"],
+  "schema": ["数据模式", "Schema", "valid against the JSON Schemas it names that the package ships"],
+  "credentials-schemas": ["各证书的数据模式", "Credentials: schemas", "every credential is valid against the shipped schemas it names"],
   "proof-issuer": ["签发学校的证明", "Proof by the issuer", "the issuing school's Data Integrity proof verifies"],
   "proof-seal": ["联盟秘书处的证明", "Proof by the alliance seal", "the secretariat's Data Integrity proof verifies"],
   "issuer-binding": ["签发者绑定", "Issuer binding", "the issuer is the did:key of the key of the first proof"],

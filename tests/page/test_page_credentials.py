@@ -29,13 +29,14 @@ pytestmark = needs_chromium
 Document = dict[str, Any]
 
 PYTHON_CHECK = {
-    "shape": "shape", "proofs": "proof-issuer",
+    "shape": "shape", "schema": "schema", "proofs": "proof-issuer",
     "proof by the issuer (offering school)": "proof-issuer",
     "proof by the alliance seal": "proof-seal", "issuer binding": "issuer-binding",
     "key of the offering school": "key-issuer", "key of the alliance secretariat": "key-seal",
     # the CLR's
     "proof by the issuer": "proof-issuer", "key": "key-issuer",
     "credentials: proofs": "credentials-proofs", "credentials: issuer": "credentials-issuer",
+    "credentials: schemas": "credentials-schemas",
     "credentials: learner": "credentials-learner", "lineage": "lineage",
 }
 """The page's name for each check Python names in its refusal ("check: reason")."""
@@ -119,10 +120,15 @@ def _swap_proofs_keys(d: Document) -> None:
         d["proof"][1]["verificationMethod"], d["proof"][0]["verificationMethod"]
 
 
+def _hours_as_text(d: Document) -> None:
+    d["credentialSubject"]["achievement"]["courseHours"] = "32"  # the schema wants an integer
+
+
 CERTIFICATE_TAMPERS: dict[str, tuple[Callable[[Document], None], str]] = {
     "credits changed": (_credits, "proof-issuer"),
     "seal's signature changed": (_seal_value, "proof-seal"),
     "issuer rewritten": (_issuer_name, "shape"),
+    "hours as text": (_hours_as_text, "schema"),
     "proofs removed": (_unsigned, "proof-issuer"),
     "proofs' keys swapped": (_swap_proofs_keys, "proof-issuer"),
 }
@@ -216,6 +222,16 @@ def _credential_resigned(d: Document, school: SigningKey) -> None:
     resign(d, school)
 
 
+def _credential_off_schema(d: Document, school: SigningKey) -> None:
+    # a credential made invalid against the extension schema, every proof made again with the
+    # school's own key: only the schema check can see it
+    found = d["credentialSubject"]["verifiableCredential"]
+    inner = {k: v for k, v in found[0].items() if k != "proof"}
+    inner["credentialSubject"]["achievement"]["courseHours"] = -1
+    found[0] = clr.signed(inner, school, datetime(2022, 9, 3, tzinfo=UTC))
+    resign(d, school)
+
+
 def _lineage_source_dropped(d: Document, school: SigningKey) -> None:
     found = d["credentialSubject"]["verifiableCredential"]
     sources = {s for c in found for step in c["credentialSubject"]["achievement"].get(
@@ -234,6 +250,7 @@ CLR_TAMPERS: dict[str, tuple[Callable[[Document, SigningKey], None], str]] = {
     "the CLR's name changed": (_clr_name, "proof-issuer"),
     "a credential changed, the CLR re-signed": (_credential_resigned, "credentials-proofs"),
     "a conversion's sources dropped, re-signed": (_lineage_source_dropped, "lineage"),
+    "a credential off its schema, re-signed": (_credential_off_schema, "credentials-schemas"),
 }
 
 
