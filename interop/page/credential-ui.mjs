@@ -3,8 +3,17 @@ import { Unusable } from "./bytes.mjs";
 import { verifyCertificate, verifyClr } from "./credential.mjs";
 import { el } from "./dom.mjs";
 
+// Version 1 certificates (eddsa-jcs-2022 proofs chained, before 2026-12) have this context.
+const VERSION_1 = JSON.stringify(["https://www.w3.org/ns/credentials/v2",
+  "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+  { creditledger: "https://creditledger.invalid/ns/alliance/v1#" }]);
+
 export async function verifyAnyCredential(data, rootKey, sealKey) {
   const type = data && typeof data === "object" ? data.type : null;
+  if (data && JSON.stringify(data["@context"]) === VERSION_1) {
+    throw new Unusable("a version 1 course certificate (eddsa-jcs-2022, issued before 2026-12): " +
+      "this page checks version 2; check it with creditledger verify-credential");
+  }
   if (Array.isArray(type) && type.includes("ClrCredential")) return verifyClr(data, rootKey);
   if (Array.isArray(type) && type.includes("OpenBadgeCredential")) {
     return verifyCertificate(data, rootKey, sealKey);

@@ -1,15 +1,14 @@
-// W3C Data Integrity EdDSA proofs (vc-di-eddsa): eddsa-rdfc-2022 (RDFC-1.0 by jsonld.js and
-// rdf-canonize, in safe mode) and eddsa-jcs-2022 (RFC 8785 by canonicalize), as
-// creditledger.audit.vc.integrity checks them. The JSON-LD contexts come from the package's
+// W3C Data Integrity EdDSA proofs (vc-di-eddsa), eddsa-rdfc-2022 (RDFC-1.0 by jsonld.js and
+// rdf-canonize, in safe mode), as creditledger.audit.vc.integrity checks them. Only this suite:
+// creditledger signs certificates and CLRs with it, and verify-credential accepts no other for
+// them (eddsa-jcs-2022 proofs occur only in version 1 certificates, which the page refuses). The JSON-LD contexts come from the package's
 // shipped copies, inlined at build time: the loader refuses every other URL, it never fetches.
 import jsonld from "jsonld";
-import canonicalize from "canonicalize";
 import { decode as b58decode, encode as b58encode } from "base58-universal";
 import CONTEXTS from "virtual:contexts";
 import { concat, ed25519Verify, equal, hex, sha256, utf8 } from "./bytes.mjs";
 
 export const RDFC = "eddsa-rdfc-2022";
-export const JCS = "eddsa-jcs-2022";
 const ED25519_PUB = Uint8Array.of(0xed, 0x01); // multicodec ed25519-pub, as did:key uses it
 
 /** A refusal naming what is wrong (the CLI's InvalidCredentialError). */
@@ -62,32 +61,18 @@ async function nquads(document) {
   }
 }
 
-function jcs(value) {
-  try {
-    return canonicalize(value);
-  } catch (err) {
-    throw new Invalid(`no JCS form: ${err.message}`);
-  }
-}
-
-async function hashData(unsecured, options, suite) {
-  const config = { ...options };
-  let parts;
-  if (suite === RDFC) {
-    config["@context"] = unsecured["@context"]; // vc-di-eddsa 3.2.5 step 4
-    parts = [await nquads(config), await nquads(unsecured)];
-  } else {
-    parts = [jcs(config), jcs(unsecured)];
-  }
+async function hashData(unsecured, options) {
+  const config = { ...options, "@context": unsecured["@context"] }; // vc-di-eddsa 3.2.5 step 4
+  const parts = [await nquads(config), await nquads(unsecured)];
   return concat(...(await Promise.all(parts.map((p) => sha256(utf8.encode(p))))));
 }
 
 /** Check one proof over the document without its proofs; return the key that made it. */
 export async function verifyProof(unsecured, proof) {
   const suite = proof.cryptosuite;
-  if (proof.type !== "DataIntegrityProof" || ![RDFC, JCS].includes(suite)) {
+  if (proof.type !== "DataIntegrityProof" || suite !== RDFC) {
     throw new Invalid(`a ${JSON.stringify(proof.type)} proof with cryptosuite ` +
-      `${JSON.stringify(suite)}: expected a DataIntegrityProof, ${RDFC} or ${JCS}`);
+      `${JSON.stringify(suite)}: expected a DataIntegrityProof, ${RDFC}`);
   }
   const key = keyOfMethod(proof.verificationMethod);
   const value = proof.proofValue;
@@ -101,15 +86,7 @@ export async function verifyProof(unsecured, proof) {
     throw new Invalid("proofValue is not base58btc");
   }
   const options = Object.fromEntries(Object.entries(proof).filter(([k]) => k !== "proofValue"));
-  let document = unsecured;
-  if (suite === JCS && "@context" in options) { // vc-di-eddsa 3.3.2 steps 3-4
-    const wanted = [options["@context"]].flat(), have = [unsecured["@context"]].flat();
-    if (JSON.stringify(have.slice(0, wanted.length)) !== JSON.stringify(wanted)) {
-      throw new Invalid("the proof's @context does not start the document's");
-    }
-    document = { ...unsecured, "@context": options["@context"] };
-  }
-  if (!(await ed25519Verify(key, signature, await hashData(document, options, suite)))) {
+  if (!(await ed25519Verify(key, signature, await hashData(unsecured, options)))) {
     throw new Invalid(`the ${suite} signature by ${await keyId(key)} does not match: the ` +
       "document was changed after it was signed, or the proof was made with another key");
   }

@@ -5,6 +5,7 @@ fault as the Python verifier, and the page asks for nothing but itself."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from tests.page.browser import PageSession
 from tests.page.conftest import needs_chromium, write_json
 
 pytestmark = needs_chromium
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 CHECK_OF_FAULT = {
     "root-key-mismatch": "root-key", "bad-checkpoint": "checkpoint",
@@ -162,3 +164,23 @@ def test_the_request_log_would_see_a_request_the_page_made(session: PageSession)
                                       i.src = 'http://127.0.0.1:9/p.png'; })""")
     assert image == "refused"
     assert "http://127.0.0.1:9/p.png" in session.requests + session.blocked
+
+
+def test_screenshots_of_both_outcomes(
+    session: PageSession, bank: Bank, bundle_file: Path, tmp_path: Path,
+) -> None:
+    """docs/verifier-page-intact.png and docs/verifier-page-tampered.png (written there when
+    CREDITLEDGER_SCREENSHOTS is set): a pinned, intact bundle and one with a changed event."""
+    intact = session.check(bundle_file, root_key=bank.root_pub.read_text())
+    assert intact.verdict == "intact"
+    shots = {"intact": session.page.screenshot(full_page=True)}
+    data = json.loads(bundle_file.read_text(encoding="utf-8"))
+    TAMPERS["state byte"][0](data, {})
+    tampered = session.check(write_json(tmp_path / "tampered.json", data),
+                             root_key=bank.root_pub.read_text())
+    assert tampered.failed == ["event-hashes"]
+    shots["tampered"] = session.page.screenshot(full_page=True)
+    for name, shot in shots.items():
+        assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+        if os.environ.get("CREDITLEDGER_SCREENSHOTS"):
+            (DOCS / f"verifier-page-{name}.png").write_bytes(shot)

@@ -149,6 +149,16 @@ def test_each_tampered_certificate_fails_the_check_python_names(
     assert "INVALID" in shown.text and set(session.requests) == {session.url}
 
 
+def test_a_version_1_certificate_is_left_to_the_cli(
+    session: PageSession, certificate: Certificate, tmp_path: Path,
+) -> None:
+    document = copy.deepcopy(certificate.document)
+    document["@context"] = [*document["@context"][:2],
+                            {"creditledger": "https://creditledger.invalid/ns/alliance/v1#"}]
+    shown = session.check(write_json(tmp_path / "v1.json", document))
+    assert shown.verdict == "unusable" and "creditledger verify-credential" in shown.text
+
+
 @pytest.mark.parametrize("role", ["school", "secretariat"])
 def test_a_wrongly_pinned_certificate_key_fails_that_roles_key_check(
     role: str, session: PageSession, certificate: Certificate, tmp_path: Path,
