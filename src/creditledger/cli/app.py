@@ -54,8 +54,9 @@ transcript, balances, history, stats, export, alliance-report, explain, views. R
 a table, or --format json or csv, or to -o FILE. serve: the same, as a read-only web portal.
 
 Audit: verify (exit 0 intact, 1 tampered), head, checkpoint, consistency, verify-consistency,
-prove and verify-bundle (Merkle proofs, offline transcript bundles), export-ledger (a
-PostgreSQL ledger to one file).
+prove and verify-bundle (Merkle proofs, offline transcript bundles), verifier-page (the same
+checks, and certificates', in one offline HTML page), export-ledger (a PostgreSQL ledger to one
+file).
 
 Certificates: export-credential, verify-credential, status-list (Open Badges 3.0), export-clr
 (CLR 2.0). Try it: demo plays a whole scenario into a new ledger. See docs/cli.md.
@@ -67,7 +68,8 @@ ORDER = (
     "record", "correct", "revoke",
     "import", "transcript", "balances", "history", "stats", "export", "alliance-report",
     "explain", "views", "serve", "verify", "head", "checkpoint", "consistency",
-    "verify-consistency", "prove", "verify-bundle", "export-ledger", "export-credential",
+    "verify-consistency", "prove", "verify-bundle", "verifier-page",
+    "export-ledger", "export-credential",
     "verify-credential", "status-list", "export-clr", "demo",
 )
 """The order ``--help`` lists the commands in: a school's day, then the auditor's."""

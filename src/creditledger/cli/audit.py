@@ -1,5 +1,6 @@
 """The auditor toolkit's commands: ``checkpoint``, ``consistency``, ``verify-consistency``,
-``prove`` and ``verify-bundle`` (exit 0 done or intact, 1 fails verification, 2 unusable input).
+``prove`` and ``verify-bundle`` (exit 0 done or intact, 1 fails verification, 2 unusable input),
+and ``verifier-page`` (the same checks in one offline HTML page).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def register(app: typer.Typer) -> None:
     app.command("verify-consistency")(verify_consistency_command)
     app.command("prove")(prove_command)
     app.command("verify-bundle")(verify_bundle_command)
+    app.command("verifier-page")(verifier_page_command)
 
 
 def checkpoint_command(
@@ -201,3 +203,15 @@ def verify_bundle_command(
         f"({trust_note(report.root_key_pinned)})")))
     for line in report.lines:
         out.print(escape(shown(line)))
+
+
+def verifier_page_command(
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", metavar="FILE", help="Write the page here (e.g. verify.html), not to "
+        "stdout.")] = None,
+) -> None:
+    """Write the offline verifier page: one HTML file that checks a transcript bundle, a course
+    certificate or a CLR in the browser (WebCrypto), fetching nothing, for whoever receives one."""
+    from creditledger.audit.page import verifier_page
+
+    write_output(verifier_page(), output, "the verifier page")
