@@ -378,7 +378,11 @@ async function checkTranscript(b, signers) {
   const credited = new Set(account.filter(([t]) => t === ACCOUNT + "Credited").map(([, s]) => achievementOf(s)));
   const reversed = new Set(account.filter(([t]) => t === ACCOUNT + "Reversed").map(([, s]) => achievementOf(s)));
   const person = opened.personal_data;
-  const record = { learner, name: person && typeof person === "object" ? person.name : "?",
+  let name = person && typeof person === "object" ? person.name : "?";
+  // sealed under the learner's data key (only the school's key-encryption key opens it)
+  if (typeof person === "string" && person.startsWith("sealed:")) name = "personal data sealed · 个人信息已加密";
+  if (account.some(([t]) => t === ACCOUNT + "PersonalDataErased")) name = "personal data erased · 个人信息已删除";
+  const record = { learner, name,
     home: opened.home_institution ?? null, programme: opened.programme_code ?? null,
     achievements: [], conversions: [] };
   const seen = new Set();
@@ -444,6 +448,10 @@ export async function verifyBundle(data, pinned) {
     if (commits.size !== b.commits.length) throw new Unusable("bundle: a commit is listed twice");
     const done = { events: 0 };
     const all = [...b.registry, ...b.aggregates.flatMap((a) => a.events)];
+    // a copy of a genuine event adds nothing, but a bundle is the learner's events, each once
+    if (new Set(all.map((e) => e.position)).size !== all.length) {
+      throw new Unusable("bundle: an event is listed twice");
+    }
     for (const e of all) await checkEvent(e, size, root, commits, done);
     mark("event-hashes", "pass", `${all.length} events hash to their hashes`);
     mark("inclusion", "pass", `${all.length} inclusion proofs lead to the checkpoint's root`);

@@ -53,7 +53,9 @@ def test_a_good_bundle_is_intact_but_not_anchored_until_the_root_key_is_pinned(
     assert "NOT pinned" in shown.details["root-key"]
     assert "完好但未锚定" in shown.text and "intact but NOT anchored" in shown.text
     # the transcript: the learner, the course in force, the revoked one, credits per category
-    assert "陈晓敏" in shown.text and "智能财税实务" in shown.text
+    # the learner's name is sealed in the ledger (issue 17): the page names the learner by id
+    assert "陈晓敏" not in shown.text and "personal data sealed" in shown.text
+    assert "智能财税实务" in shown.text
     assert "已撤销 REVOKED" in shown.text
     categories = session.page.locator("#categories").inner_text()
     assert "专业核心 major core\t4.00" in categories and "major basic" not in categories
@@ -184,3 +186,15 @@ def test_screenshots_of_both_outcomes(
         assert shot[:8] == b"\x89PNG\r\n\x1a\n"
         if os.environ.get("CREDITLEDGER_SCREENSHOTS"):
             (DOCS / f"verifier-page-{name}.png").write_bytes(shot)
+
+
+def test_a_bundle_that_lists_an_event_twice_is_unusable_as_in_python(
+    session: PageSession, bundle_file: Path, tmp_path: Path,
+) -> None:
+    bundle = json.loads(bundle_file.read_text(encoding="utf-8"))
+    bundle["registry"].append(bundle["registry"][0])  # a copy of the genesis
+    path = tmp_path / "twice.json"
+    path.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+    assert cli("verify-bundle", str(path)).exit_code == 2
+    shown = session.check(path)
+    assert shown.verdict == "unusable" and "listed twice" in shown.text
