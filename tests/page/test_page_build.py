@@ -43,3 +43,10 @@ def test_the_cli_writes_the_page_and_refuses_a_place_it_cannot_write(tmp_path: P
     refused = cli("verifier-page", "-o", str(tmp_path / "missing" / "verify.html"))
     assert refused.exit_code == 2 and refused.stderr.startswith("error: ")
     assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.output
+
+
+def test_the_docs_carry_the_same_page_for_anyone_to_download() -> None:
+    """docs/verify.html is the page itself, so that a school can link employers to it (or
+    mail it) without installing anything: ``creditledger verifier-page -o docs/verify.html``."""
+    assert (ROOT / "docs" / "verify.html").read_bytes() == verifier_page(), (
+        "docs/verify.html is stale: run creditledger verifier-page -o docs/verify.html")
