@@ -137,6 +137,15 @@ def verify_bundle(bundle: Bundle, root_key: PublicKey | None = None,
     Raises :class:`BundleVerificationError`.
     """
     try:
+        return _verify(bundle, root_key, witnesses)
+    except OverflowError as e:  # a field beyond 64 bits cannot be a ledger's: unusable input,
+        # as the standalone verifier says (msgpack refuses to encode it for the link hash)
+        raise UnusableLedgerError(f"bundle: integer out of range ({e})") from e
+
+
+def _verify(bundle: Bundle, root_key: PublicKey | None,
+            witnesses: WitnessPolicy | None) -> BundleReport:
+    try:
         named = PublicKey(bundle.root_key)
     except ValueError as e:
         raise UnusableLedgerError(f"bundle: bad root key ({e})") from e
