@@ -61,7 +61,7 @@ class WitnessKey:
     @classmethod
     def parse(cls, vkey: str) -> WitnessKey:
         """Read ``name+hex(key ID)+base64(0x04 || key)``; :class:`CheckpointError` if malformed."""
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)  # base64 may hold "+" too
         if len(parts) != 3 or not parts[0] or any(c.isspace() for c in parts[0]):
             raise CheckpointError(f"not a witness verifier key (name+id+key): {vkey[:80]!r}")
         name, key_id, blob = parts
