@@ -349,9 +349,10 @@ class WitnessConflictError(WitnessError):
     witness's latest size (``latest_size``), or it has a different root at the same size (a
     split view)."""
 
-    def __init__(self, message: str, latest_size: int) -> None:
+    def __init__(self, message: str, latest_size: int, *, split_view: bool = False) -> None:
         super().__init__(message, 409)
         self.latest_size = latest_size
+        self.split_view = split_view  # True: another root at a size already cosigned
 
 
 class InvalidCredentialError(ValidationError):

@@ -148,7 +148,10 @@ def test_the_witness_cosigns_extensions_and_refuses_everything_else(tmp_path: Pa
         assert refused.value.status == status, request.old_size
     with pytest.raises(WitnessConflictError) as stale:
         witness.add_checkpoint(_request(log, leaves[:20], 0))
-    assert stale.value.latest_size == 13
+    assert stale.value.latest_size == 13 and not stale.value.split_view
+    with pytest.raises(WitnessConflictError) as split:
+        witness.add_checkpoint(_request(log, fork[:13], 13))
+    assert split.value.split_view
     assert witness.logs()[0].size == 13
     witness.close()
 
@@ -272,6 +275,9 @@ def test_a_split_view_is_refused_by_the_witnesses_and_fails_the_quorum(
         assert refused.exit_code == 1
         assert refused.stderr.count("\n") == 1 and "split view" in refused.stderr
         assert "Traceback" not in refused.stderr + refused.stdout
+        stale = cli("witness", "add-checkpoint", str(state), str(request), "--key", str(key),
+                    env=env)  # from size 0 again: not a refusal of the log, ask again from it
+        assert stale.exit_code == 2 and f"latest size {size}" in stale.stderr
     keys = [v for _, _, v in witnesses]
     quorum = [arg for v in keys for arg in ("--witness", v)]
     # the original: cosigned by both, so its bundle meets a quorum of 2

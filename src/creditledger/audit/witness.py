@@ -191,7 +191,8 @@ class Witness:
             return
         if size == latest and root != latest_root:
             raise WitnessConflictError(
-                f"split view: the witness cosigned another root at size {size}", latest)
+                f"split view: the witness cosigned another root at size {size}", latest,
+                split_view=True)
         try:
             verify_consistency(latest, size, list(request.proof), latest_root, root)
         except InvalidProof as e:

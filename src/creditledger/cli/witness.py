@@ -2,7 +2,8 @@
 and ``publish-tiles``. A file-based exchange: the school writes an ``add-checkpoint`` request
 (the C2SP tlog-witness body), the witness answers with a cosignature line, the school attaches
 the lines to its checkpoint. Exit 1: the witness refuses a checkpoint that is not an extension
-of what it cosigned (split view, bad proof, not the log's signature); 2: unusable input.
+of what it cosigned (split view, bad proof, not the log's signature); 2: unusable input or a
+request from a size that is not the witness's latest (the message names the latest).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from creditledger.cli.common import (
     signing_key,
     write_output,
 )
-from creditledger.errors import CreditLedgerError, WitnessError
+from creditledger.errors import CreditLedgerError, WitnessConflictError, WitnessError
 
 witness_app = typer.Typer(
     name="witness", no_args_is_help=True, rich_markup_mode=None,
@@ -37,7 +38,7 @@ WitnessKeyOption = Annotated[Path, typer.Option(
     "--key", metavar="KEY.pem", help="The witness's PRIVATE key (encrypted PEM, from keygen).")]
 OutputOption = Annotated[Path | None, typer.Option(
     "-o", "--output", metavar="FILE", help="Write here, not to stdout.")]
-_REFUSED = {403, 409, 422}  # the checkpoint fails verification against what was cosigned
+_REFUSED = {403, 422}  # with a split view (409): fails verification against what was cosigned
 
 
 def register(app: typer.Typer) -> None:
@@ -127,7 +128,8 @@ def add_checkpoint_command(
         with Witness.open(state, signing_key(key, passphrase_env)) as witness:
             line = witness.add_checkpoint(parsed)
     except WitnessError as e:
-        fail(f"witness refuses the checkpoint ({e.status}): {e}", 1 if e.status in _REFUSED else 2)
+        refused = e.split_view if isinstance(e, WitnessConflictError) else e.status in _REFUSED
+        fail(f"witness refuses the checkpoint ({e.status}): {e}", 1 if refused else 2)
     except CreditLedgerError as e:
         fail(str(e))
     write_output(line.encode("utf-8"), output, "cosignature")
