@@ -90,6 +90,8 @@ from creditledger.errors import (
     UnsignedCommitError,
     UnusableLedgerError,
     ValidationError,
+    WitnessConflictError,
+    WitnessError,
 )
 from creditledger.services import CreditBank
 from creditledger.store.registry import RegisteredKey
@@ -172,6 +174,8 @@ __all__ = [
     "UnusableLedgerError",
     "ValidationError",
     "VerifyReport",
+    "WitnessConflictError",
+    "WitnessError",
     "sign_head",
     "verify_ledger",
 ]
