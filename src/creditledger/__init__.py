@@ -94,6 +94,8 @@ from creditledger.errors import (
     UnsignedCommitError,
     UnusableLedgerError,
     ValidationError,
+    WitnessConflictError,
+    WitnessError,
     WrongKeyEncryptionKeyError,
 )
 from creditledger.services import CreditBank
@@ -184,6 +186,8 @@ __all__ = [
     "UnusableLedgerError",
     "ValidationError",
     "VerifyReport",
+    "WitnessConflictError",
+    "WitnessError",
     "WrongKeyEncryptionKeyError",
     "sign_head",
     "verify_ledger",

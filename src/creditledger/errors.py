@@ -11,7 +11,7 @@ wants to react to one case. Errors about input name the field and the problem. T
   key file, unsigned commit, key not valid, server unavailable or busy);
 - the auditor's checks: :class:`TamperedLedgerError`, :class:`BundleVerificationError`,
   :class:`InvalidCredentialError`, :class:`CheckpointError`, :class:`InconsistentLedgerError`,
-  :class:`CorruptTreeError`;
+  :class:`CorruptTreeError`, :class:`WitnessError` (a witness refusing a checkpoint);
 - batch import and read models: :class:`ImportRejectedError`, :class:`ProjectionTimeout`.
 
 This module imports nothing of the library, so every layer may raise these errors. Errors that
@@ -351,6 +351,28 @@ class InconsistentLedgerError(LedgerError):
 
 class CheckpointError(CreditLedgerError, ValueError):
     """A checkpoint or signed note is malformed, or its signatures do not verify."""
+
+
+class WitnessError(CreditLedgerError):
+    """A witness refuses a checkpoint. ``status`` is the C2SP ``tlog-witness`` HTTP status the
+    refusal maps to: 400 malformed request, 403 not signed by the log's key, 404 a log the
+    witness does not follow, 409 conflict (see :class:`WitnessConflictError`), 422 a
+    consistency proof that does not verify."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class WitnessConflictError(WitnessError):
+    """The checkpoint conflicts with what the witness cosigned (409): its old size is not the
+    witness's latest size (``latest_size``), or it has a different root at the same size (a
+    split view)."""
+
+    def __init__(self, message: str, latest_size: int, *, split_view: bool = False) -> None:
+        super().__init__(message, 409)
+        self.latest_size = latest_size
+        self.split_view = split_view  # True: another root at a size already cosigned
 
 
 class InvalidCredentialError(ValidationError):

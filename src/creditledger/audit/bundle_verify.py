@@ -9,6 +9,7 @@ independent implementation of the same checks that needs only ``cryptography``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -28,6 +29,8 @@ from creditledger.audit.bundle import (
     BundleCommit,
     BundleEvent,
 )
+from creditledger.audit.cosigning import count_cosignatures
+from creditledger.crypto.cosignature import WitnessKey
 from creditledger.crypto.keys import InvalidSignature, PublicKey
 from creditledger.crypto.merkle import InvalidProof, verify_inclusion
 from creditledger.crypto.note import open_checkpoint, origin_for
@@ -69,6 +72,7 @@ class BundleFaultKind(StrEnum):
     INCOMPLETE = "incomplete-transcript"
     UNREADABLE = "unreadable-content"
     UNAUTHORISED = "unauthorised-write"
+    NO_QUORUM = "no-witness-quorum"  # witness cosignatures (not in the standalone verifier)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class BundleReport:
     checkpoint_size: int
     events: int
     lines: list[str] = field(default_factory=list)
+    cosigned_by: dict[str, int] = field(default_factory=dict)  # witness name -> timestamp
 
 
 _KEY_FAULTS = {
@@ -113,12 +118,34 @@ def _fail(kind: BundleFaultKind, detail: str, position: int | None = None,
     return BundleVerificationError(BundleFault(kind, detail, position, aggregate))
 
 
-def verify_bundle(bundle: Bundle, root_key: PublicKey | None = None) -> BundleReport:
+@dataclass(frozen=True)
+class WitnessPolicy:
+    """Demand ``quorum`` cosignatures of ``witnesses`` on the bundle's checkpoint, each no
+    older than ``max_age`` seconds (None: any age) at ``now`` (None: the clock)."""
+
+    witnesses: tuple[WitnessKey, ...]
+    quorum: int
+    max_age: int | None = None
+    now: int | None = None
+
+
+def verify_bundle(bundle: Bundle, root_key: PublicKey | None = None,
+                  witnesses: WitnessPolicy | None = None) -> BundleReport:
     """Check every part of ``bundle``; return what it proves or raise the first fault.
 
     Without ``root_key`` the root key the bundle names is trusted (``root_key_pinned`` is then
-    False). Raises :class:`BundleVerificationError`.
+    False). With ``witnesses``, the checkpoint must carry a quorum of their cosignatures.
+    Raises :class:`BundleVerificationError`.
     """
+    try:
+        return _verify(bundle, root_key, witnesses)
+    except OverflowError as e:  # a field beyond 64 bits cannot be a ledger's: unusable input,
+        # as the standalone verifier says (msgpack refuses to encode it for the link hash)
+        raise UnusableLedgerError(f"bundle: integer out of range ({e})") from e
+
+
+def _verify(bundle: Bundle, root_key: PublicKey | None,
+            witnesses: WitnessPolicy | None) -> BundleReport:
     try:
         named = PublicKey(bundle.root_key)
     except ValueError as e:
@@ -143,11 +170,28 @@ def verify_bundle(bundle: Bundle, root_key: PublicKey | None = None) -> BundleRe
         _check_links(aggregate)
     lines = _check_transcript(bundle)
     signers = _check_writers(bundle, named, commits)
+    cosigned = {} if witnesses is None else _check_quorum(bundle.checkpoint, witnesses)
     return BundleReport(
         ledger_id=bundle.ledger_id, learner_id=bundle.learner_id, root_key_id=named.key_id,
         root_key_pinned=root_key is not None, checkpoint_size=cp.size,
         events=sum(len(a.events) for a in bundle.aggregates),
-        lines=[line.render(signers) for line in lines])
+        lines=[line.render(signers) for line in lines], cosigned_by=cosigned)
+
+
+def _check_quorum(note: str, policy: WitnessPolicy) -> dict[str, int]:
+    now = int(time.time()) if policy.now is None else policy.now
+    try:
+        found = count_cosignatures(note, policy.witnesses, policy.max_age, now)
+    except CheckpointError as e:
+        raise _fail(BundleFaultKind.NO_QUORUM, str(e)) from e
+    if not found.met(policy.quorum):
+        why = [f"no cosignature from {', '.join(found.missing)}"] if found.missing else []
+        if found.stale:
+            why.append(f"cosignatures older than {policy.max_age} s from "
+                       f"{', '.join(found.stale)}")
+        raise _fail(BundleFaultKind.NO_QUORUM, f"{len(found.cosigned)} of the {policy.quorum} "
+                    f"witness cosignatures demanded: {'; '.join(why)}")
+    return found.cosigned
 
 
 def _check_event(e: BundleEvent, size: int, root: bytes, commits: dict[int, BundleCommit]) -> None:

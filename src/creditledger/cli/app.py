@@ -29,6 +29,7 @@ from creditledger.cli import (
     school,
     transfers,
     views,
+    witness,
 )
 from creditledger.cli.common import err, fail
 from creditledger.errors import CreditLedgerError
@@ -55,8 +56,9 @@ a table, or --format json or csv, or to -o FILE. serve: the same, as a read-only
 
 Audit: verify (exit 0 intact, 1 tampered), head, checkpoint, consistency, verify-consistency,
 prove and verify-bundle (Merkle proofs, offline transcript bundles), verifier-page (the same
-checks, and certificates', in one offline HTML page), export-ledger (a PostgreSQL ledger to one
-file).
+checks, and certificates', in one offline HTML page), witness (cosign other schools'
+checkpoints, C2SP tlog-witness), publish-tiles (the tree as static files), export-ledger (a
+PostgreSQL ledger to one file).
 
 Certificates: export-credential, verify-credential, status-list (Open Badges 3.0), export-clr
 (CLR 2.0). Try it: demo plays a whole scenario into a new ledger. See docs/cli.md.
@@ -68,9 +70,9 @@ ORDER = (
     "record", "correct", "revoke",
     "import", "transcript", "balances", "history", "stats", "export", "alliance-report",
     "explain", "views", "serve", "verify", "head", "checkpoint", "consistency",
-    "verify-consistency", "prove", "verify-bundle", "verifier-page",
-    "export-ledger", "export-credential",
-    "verify-credential", "status-list", "export-clr", "demo",
+    "verify-consistency", "prove", "verify-bundle", "verifier-page", "witness", "publish-tiles",
+    "export-ledger", "export-credential", "verify-credential", "status-list", "export-clr",
+    "demo",
 )
 """The order ``--help`` lists the commands in: a school's day, then the auditor's."""
 
@@ -114,7 +116,7 @@ def _top(
 
 
 for group in (school, privacy, keys, records, importing, views, portal, transfers, ledger, audit,
-              credentials):
+              witness, credentials):
     group.register(app)
 
 

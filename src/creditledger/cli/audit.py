@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -29,6 +29,9 @@ from creditledger.cli.common import (
 )
 from creditledger.cli.output import Format, FormatOption, JsonOption, chosen, emit_report
 from creditledger.errors import CreditLedgerError, UnusableLedgerError
+
+if TYPE_CHECKING:
+    from creditledger.audit.bundle_verify import WitnessPolicy
 
 
 def register(app: typer.Typer) -> None:
@@ -172,6 +175,15 @@ def verify_bundle_command(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE",
                                            help="A transcript bundle (JSON).")],
     root_key: RootKeyOption = None,
+    witness: Annotated[list[str] | None, typer.Option(
+        "--witness", metavar="VKEY", help="A trusted witness's verifier key (name+id+key), or "
+        "a file holding one; repeat for each.")] = None,
+    quorum: Annotated[int | None, typer.Option(
+        "--quorum", metavar="K", help="Demand K of the witnesses' cosignatures (default: all "
+        "given).")] = None,
+    max_age: Annotated[str | None, typer.Option(
+        "--max-age", metavar="DURATION", help="Only count cosignatures younger than this "
+        "(24h, 7d, 90m...).")] = None,
     fmt: FormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -183,7 +195,8 @@ def verify_bundle_command(
     shape = chosen(fmt, as_json)
     try:
         pinned = pinned_key(root_key)
-        report = verify_bundle(Bundle.load(bundle), pinned)
+        policy = _witness_policy(witness or [], quorum, max_age)
+        report = verify_bundle(Bundle.load(bundle), pinned, policy)
     except BundleVerificationError as e:
         if shape is Format.table:
             tampered(str(e.fault))
@@ -201,6 +214,9 @@ def verify_bundle_command(
         f"{report.events} events, each signed and included in the checkpoint of "
         f"{report.checkpoint_size} events; root key {report.root_key_id} "
         f"({trust_note(report.root_key_pinned)})")))
+    if report.cosigned_by:
+        out.print(escape(shown("cosigned by witnesses " + ", ".join(
+            f"{name} (at {stamp})" for name, stamp in sorted(report.cosigned_by.items())))))
     for line in report.lines:
         out.print(escape(shown(line)))
 
@@ -215,3 +231,22 @@ def verifier_page_command(
     from creditledger.audit.page import verifier_page
 
     write_output(verifier_page(), output, "the verifier page")
+
+
+def _witness_policy(given: list[str], quorum: int | None, max_age: str | None
+                    ) -> WitnessPolicy | None:
+    """The witnesses demanded by --witness/--quorum/--max-age (None: no witness check)."""
+    from creditledger.audit.bundle_verify import WitnessPolicy
+    from creditledger.cli.witness import duration
+    from creditledger.crypto.cosignature import WitnessKey
+
+    if not given:
+        if quorum or max_age:
+            raise UnusableLedgerError("--quorum and --max-age need at least one --witness")
+        return None
+    keys = [WitnessKey.parse(read_text(Path(v), "witness key") if Path(v).is_file() else v)
+            for v in given]
+    k = len(keys) if quorum is None else quorum
+    if not 1 <= k <= len(keys):
+        raise UnusableLedgerError(f"--quorum {k}: choose 1..{len(keys)} (the witnesses given)")
+    return WitnessPolicy(tuple(keys), k, None if max_age is None else duration(max_age))
