@@ -30,10 +30,11 @@ Row = tuple[str, ...]
 def school_bank(path: Path) -> tuple[Any, Any]:
     """A new credit bank at ``path`` with one school, GZCC, and its registrar's staff key:
     ``(bank, registrar key)``, the writer of the policy and command workloads."""
-    from creditledger import CreditBank, Role, SigningKey
+    from creditledger import CreditBank, KeyEncryptionKey, Role, SigningKey
 
     root, school, registrar = (SigningKey.generate() for _ in range(3))
-    bank = CreditBank.create(path, root)
+    # a credit bank seals personal data (policy 2): both sides of a workload seal alike
+    bank = CreditBank.create(path, root, kek=KeyEncryptionKey.generate())
     bank.register_institution(code="GZCC", name="广州城市职业学院", kind="school",
                               has_credit_system=True, public_key=school.public_key,
                               root_key=root)
