@@ -8,8 +8,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import Ajv from "ajv";
+import Ajv2019 from "ajv/dist/2019.js";
+import draft07 from "ajv/dist/refs/json-schema-draft-07.json" with { type: "json" };
 import standaloneCode from "ajv/dist/standalone/index.js";
+import { _ } from "ajv/dist/compile/codegen/index.js";
+import addFormats from "ajv-formats";
 import * as esbuild from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,8 +26,13 @@ const contexts = Object.fromEntries(Object.entries(manifest.contexts).map(([url,
 
 // The JSON Schemas the package ships, compiled by ajv into plain functions now, at build time:
 // the page then validates without generating code at run time (which its Content-Security-
-// Policy forbids).
-const ajv = new Ajv({ code: { source: true, esm: true }, strict: false, allErrors: false });
+// Policy forbids). Ajv2019 for 1EdTech's Open Badges schema (draft 2019-09), with the draft-07
+// meta-schema for creditledger's; formats (date-time...) checked with ajv-formats, whose code
+// the standalone module imports.
+const ajv = new Ajv2019({ code: { source: true, esm: true, formats: _`require("ajv-formats/dist/formats").fullFormats` },
+  strict: false, allErrors: false });
+ajv.addMetaSchema(draft07);
+addFormats(ajv);
 for (const [url, file] of Object.entries(manifest.schemas)) {
   ajv.addSchema(JSON.parse(readFileSync(join(data, "schemas", file), "utf8")), url);
 }

@@ -10,6 +10,9 @@ const OB_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
 const CLR_V2 = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json";
 const EXTENSION = "https://w3id.org/creditledger/contexts/credentials-v1.jsonld";
 const EXTENSION_SCHEMA = "https://w3id.org/creditledger/schemas/credentials-v1.json";
+// 1EdTech's Open Badges 3.0 AchievementCredential schema (shipped, compiled at build time)
+const OB_SCHEMA = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json";
+const CREDENTIAL_SCHEMAS = [OB_SCHEMA, EXTENSION_SCHEMA];
 const CLR_SCHEMA = "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json";
 const CERTIFICATE_CONTEXT = [VC_V2, OB_V3, EXTENSION];
 const CLR_CONTEXT = [VC_V2, CLR_V2, OB_V3];
@@ -75,6 +78,7 @@ class Checks {
 
 async function rdfcProof(document, proof, what = "") {
   const prefix = what ? `${what}: ` : "";
+  if (Array.isArray(proof) && proof.length === 1) proof = proof[0]; // a proof set of one, as OB 3.0 writes it
   if (!isObject(proof)) throw new Invalid(`${prefix}no proof (one ${RDFC} proof expected)`);
   if (proof.cryptosuite !== RDFC) {
     throw new Invalid(`${prefix}the proof's cryptosuite is ${JSON.stringify(proof.cryptosuite)}, not ${RDFC}`);
@@ -150,7 +154,7 @@ export function verifyCertificate(d, schoolKey, sealKey) {
 async function certificateChecks(checks, d, schoolKey, sealKey) {
   let proofs;
   await checks.run("shape", () => certificateShape(d), () => "an Open Badges 3.0 course credential, document version 2");
-  await checks.run("schema", () => checkSchemas(d, [EXTENSION_SCHEMA]), schemaResult);
+  await checks.run("schema", () => checkSchemas(d, CREDENTIAL_SCHEMAS), schemaResult);
   const keys = [];
   keys[0] = await checks.run("proof-issuer", async () => {
     proofs = proofSet(d);
@@ -235,7 +239,7 @@ async function clrChecks(checks, d, schoolKey) {
         throw new Invalid(`credential ${c.id}: @context must be ${JSON.stringify(CERTIFICATE_CONTEXT)}`);
       }
       try {
-        const [shipped, notShipped] = checkSchemas(c, [EXTENSION_SCHEMA]);
+        const [shipped, notShipped] = checkSchemas(c, CREDENTIAL_SCHEMAS);
         shipped.forEach((u) => checked.add(u));
         notShipped.forEach((u) => missing.add(u));
       } catch (err) {

@@ -10,7 +10,8 @@ wants to react to one case. Errors about input name the field and the problem. T
 - the store: :class:`LedgerError` and its subclasses (unusable file, read-only ledger, existing
   key file, unsigned commit, key not valid, server unavailable or busy);
 - the auditor's checks: :class:`TamperedLedgerError`, :class:`BundleVerificationError`,
-  :class:`InvalidCredentialError`, :class:`CheckpointError`, :class:`InconsistentLedgerError`,
+  :class:`InvalidCredentialError` (:class:`OffSchemaCredentialError` for a credential off
+  a schema it names), :class:`CheckpointError`, :class:`InconsistentLedgerError`,
   :class:`CorruptTreeError`, :class:`WitnessError` (a witness refusing a checkpoint);
 - batch import and read models: :class:`ImportRejectedError`, :class:`ProjectionTimeout`.
 
@@ -381,6 +382,27 @@ class InvalidCredentialError(ValidationError):
     def __init__(self, reason: str) -> None:
         super().__init__("document", reason)
         self.reason = reason
+
+    def within(self, where: str) -> InvalidCredentialError:
+        """The same error, of the same class, its reason prefixed by ``where`` (the check or
+        the embedded credential it was found in)."""
+        return InvalidCredentialError(f"{where}: {self.reason}")
+
+
+class OffSchemaCredentialError(InvalidCredentialError):
+    """The credential is not valid against a JSON Schema it names that creditledger ships
+    (1EdTech's Open Badges 3.0 schema, or creditledger's extension schema): ``schema`` is its
+    URL, ``problems`` what the schema finds wrong (``path: message``, in document order)."""
+
+    def __init__(self, schema: str, problems: list[str], where: str = "") -> None:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{where}not valid against {schema}: {problems[0]}{more}")
+        self.schema = schema
+        self.problems = list(problems)
+        self._where = where
+
+    def within(self, where: str) -> OffSchemaCredentialError:
+        return OffSchemaCredentialError(self.schema, self.problems, f"{where}: {self._where}")
 
 
 # -- batch import and read models -----------------------------------------------------------

@@ -139,13 +139,32 @@ def test_a_context_not_shipped_is_never_fetched() -> None:
         create_proof(document, vector_key(), created=datetime.now(UTC))
 
 
-def test_the_shipped_contexts_are_the_ones_their_readme_names() -> None:
+def test_the_shipped_files_are_the_ones_their_readme_names() -> None:
     data = Path(contexts.__file__).parent / "data"
     listed = re.findall(r"^([0-9a-f]{64})  (\S+)$", (data / "README.md").read_text(), re.M)
-    assert len(listed) == 3
+    assert len(listed) == 4  # three contexts and 1EdTech's Open Badges 3.0 schema
     for digest, name in listed:
         assert hashlib.sha256((data / name).read_bytes()).hexdigest() == digest, name
     manifest = json.loads((data / "manifest.json").read_text())
     for folder, entries in manifest.items():
         for url, name in entries.items():
             assert (data / folder / name).is_file(), url
+
+
+def test_the_open_badges_schema_resolves_its_refs_under_its_own_id() -> None:
+    """1EdTech's file names itself ``…-jsonschema1.json``, not the URL credentials name; its
+    ``$ref``s (all local) resolve against that ``$id`` in the shipped registry, offline."""
+    from referencing.exceptions import Unresolvable
+
+    from creditledger.audit.vc import schemas
+
+    definition = contexts.schema(contexts.OB_SCHEMA)
+    assert definition["$schema"] == "https://json-schema.org/draft/2019-09/schema#"
+    own = definition["$id"]
+    assert own.endswith("/ob_v3p0_achievementcredential-jsonschema1.json")
+    resolver = schemas._registry().resolver()
+    assert resolver.lookup(f"{own}#/$defs/Proof").contents == definition["$defs"]["Proof"]
+    assert resolver.lookup(f"{contexts.OB_SCHEMA}#/$defs/Proof").contents == \
+        definition["$defs"]["Proof"]
+    with pytest.raises(Unresolvable, match=r"example\.org"):
+        resolver.lookup("https://example.org/elsewhere.json")

@@ -17,6 +17,7 @@ import pytest
 
 from creditledger.audit.transcript import verify_clr
 from creditledger.audit.vc import clr
+from creditledger.audit.vc.contexts import CLR_SCHEMA, EXTENSION_SCHEMA, OB_SCHEMA
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.errors import InvalidCredentialError
 from tests.audit.helpers import cli
@@ -84,6 +85,7 @@ def test_a_good_certificate_is_unanchored_until_both_keys_are_pinned(
     assert python_credential(path) == (3, None)  # the CLI's exit 3: intact, not anchored
     assert shown.verdict == "unanchored" and set(shown.checks.values()) == {"pass"}
     assert "NOT anchored" in shown.details["key-issuer"]
+    assert shown.details["schema"] == f"valid against {OB_SCHEMA}, {EXTENSION_SCHEMA}"
     assert "eddsa-rdfc-2022 signature by ed25519:" in shown.details["proof-seal"]
     table = session.page.locator("#certificate").inner_text()
     assert "学分 Credits\t2" in table and "CQ-AQ301" in table
@@ -124,7 +126,17 @@ def _hours_as_text(d: Document) -> None:
     d["credentialSubject"]["achievement"]["courseHours"] = "32"  # the schema wants an integer
 
 
+def _status_not_open_badges(d: Document) -> None:
+    d["credentialSubject"]["result"][0]["status"] = "Passed"  # not in 1EdTech's vocabulary
+
+
+def _valid_from_not_a_date_time(d: Document) -> None:
+    d["validFrom"] = "2023-01-10"  # 1EdTech's schema: format date-time
+
+
 CERTIFICATE_TAMPERS: dict[str, tuple[Callable[[Document], None], str]] = {
+    "result status not Open Badges'": (_status_not_open_badges, "schema"),
+    "validFrom a bare date": (_valid_from_not_a_date_time, "schema"),
     "credits changed": (_credits, "proof-issuer"),
     "seal's signature changed": (_seal_value, "proof-seal"),
     "issuer rewritten": (_issuer_name, "shape"),
@@ -210,6 +222,10 @@ def test_a_good_clr_shows_the_learners_record_with_its_lineage(
     shown = session.check(path)
     assert shown.verdict == "unanchored" and set(shown.checks.values()) == {"pass"}
     assert "of 10 OpenBadgeCredentials" in shown.details["shape"]
+    assert shown.details["credentials-schemas"] == \
+        f"valid against {OB_SCHEMA}, {EXTENSION_SCHEMA}"
+    assert shown.details["schema"] == f"no shipped schema named; not checked (not shipped): " \
+        f"{CLR_SCHEMA}"
     entries = session.page.locator("#clr-entries").inner_text()
     assert "免修：基础会计（KJ1101）\t免修 exemption\t4\t基础会计 — rule lnpc/LN-KJ101 v1, " \
         "agreement GZCC-LNPC-2022" in entries
@@ -242,6 +258,19 @@ def _credential_off_schema(d: Document, school: SigningKey) -> None:
     resign(d, school)
 
 
+def _credential_written_the_old_way(d: Document, school: SigningKey) -> None:
+    # a credential as CLRs were written before 1EdTech's Open Badges schema was shipped (one
+    # proof object, a bare date): its proofs verify, the Open Badges schema refuses it
+    found = d["credentialSubject"]["verifiableCredential"]
+    i = next(i for i, c in enumerate(found) if "activityEndDate" in c["credentialSubject"])
+    inner = {k: v for k, v in found[i].items() if k != "proof"}
+    inner["credentialSubject"]["activityEndDate"] = \
+        inner["credentialSubject"]["activityEndDate"][:10]
+    (proof,) = clr.signed(inner, school, datetime(2022, 9, 3, tzinfo=UTC))["proof"]
+    found[i] = {**inner, "proof": proof}
+    resign(d, school)
+
+
 def _lineage_source_dropped(d: Document, school: SigningKey) -> None:
     found = d["credentialSubject"]["verifiableCredential"]
     sources = {s for c in found for step in c["credentialSubject"]["achievement"].get(
@@ -261,6 +290,8 @@ CLR_TAMPERS: dict[str, tuple[Callable[[Document, SigningKey], None], str]] = {
     "a credential changed, the CLR re-signed": (_credential_resigned, "credentials-proofs"),
     "a conversion's sources dropped, re-signed": (_lineage_source_dropped, "lineage"),
     "a credential off its schema, re-signed": (_credential_off_schema, "credentials-schemas"),
+    "a credential written the old way, re-signed": (_credential_written_the_old_way,
+                                                    "credentials-schemas"),
 }
 
 

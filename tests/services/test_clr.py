@@ -33,7 +33,12 @@ from creditledger.cli.app import app
 from creditledger.crypto.did import did_key
 from creditledger.crypto.keys import SigningKey
 from creditledger.domain import Achievement, credit_transfers_id
-from creditledger.errors import InvalidCredentialError, NotAuthorisedError, ValidationError
+from creditledger.errors import (
+    InvalidCredentialError,
+    NotAuthorisedError,
+    OffSchemaCredentialError,
+    ValidationError,
+)
 from tests.services.transfers.builders import category_rule, certificate_rule, ratio_rule
 from tests.services.transfers.world import (
     EVIDENCE,
@@ -166,8 +171,9 @@ def test_the_clr_is_a_clr_credential_issued_by_the_home_school(record: Record) -
     assert document["issuer"] == {"id": school, "type": ["Profile"], "name": "GZCC 学院"}
     assert document["validFrom"] == "2022-09-02T08:00:00Z"
     assert document["credentialSchema"] == [{"id": CLR_SCHEMA, "type": "JsonSchema"}]
-    assert document["proof"]["cryptosuite"] == RDFC
-    assert document["proof"]["verificationMethod"].startswith(school + "#")
+    (proof,) = document["proof"]  # a list of one, as Open Badges' schema writes proofs
+    assert proof["cryptosuite"] == RDFC
+    assert proof["verificationMethod"].startswith(school + "#")
     subject = document["credentialSubject"]
     assert sorted(subject) == ["identifier", "type", "verifiableCredential"]
     (identity,) = subject["identifier"]
@@ -185,7 +191,8 @@ def test_every_credential_is_an_open_badge_of_the_same_issuer_and_learner(
         assert c["credentialSubject"]["identifier"] == document["credentialSubject"]["identifier"]
         assert c["credentialSchema"] == [{"id": OB_SCHEMA, "type": "JsonSchema"},
                                          {"id": EXTENSION_SCHEMA, "type": "JsonSchema"}]
-        assert c["proof"]["verificationMethod"] == document["proof"]["verificationMethod"]
+        assert [p["verificationMethod"] for p in c["proof"]] == \
+            [p["verificationMethod"] for p in document["proof"]]
     assert len({c["id"] for c in credentials(document)}) == len(credentials(document)) == 10
 
 
@@ -249,7 +256,7 @@ def test_scores_terms_numbers_and_hours_are_where_open_badges_puts_them(record: 
     assert course["achievement"]["assessmentMethod"] == "exam"
     certificate = of(record, "certificate")["credentialSubject"]
     assert (certificate["licenseNumber"], certificate["activityEndDate"]) == \
-        ("ZNCS-1", "2022-06-30")
+        ("ZNCS-1", "2022-06-30T00:00:00Z")  # a date-time, as Open Badges requires
     assert "result" not in certificate
     online = of(record, "online")["credentialSubject"]
     assert online["result"][0]["value"] == "92.5"
@@ -311,7 +318,7 @@ def test_the_home_school_signed_it_and_verify_clr_accepts_it(record: Record) -> 
         "credentials: proofs", "credentials: issuer", "credentials: schemas",
         "credentials: learner", "lineage"]
     assert CLR_SCHEMA in verified.checks[1].result  # named, not shipped: not checked
-    assert f"valid against {EXTENSION_SCHEMA}" in verified.checks[7].result
+    assert verified.checks[7].result == f"valid against {OB_SCHEMA}, {EXTENSION_SCHEMA}"
     unanchored = verify_clr(record.document)
     assert not unanchored.anchored and "NOT anchored" in unanchored.checks[4].result
 
@@ -367,7 +374,7 @@ def test_the_issuer_copy_change_would_pass_the_proof_alone(record: Record) -> No
 
     changed = copy.deepcopy(record.document)
     issuer_copy_without_name(changed)
-    verify_proof({k: v for k, v in changed.items() if k != "proof"}, changed["proof"])
+    verify_proof({k: v for k, v in changed.items() if k != "proof"}, changed["proof"][0])
 
 
 def test_a_clr_signed_again_by_another_key_is_refused(record: Record) -> None:
@@ -391,6 +398,40 @@ def test_lineage_must_name_achievements_of_the_clr(record: Record) -> None:
     held[:] = [c for c in held if c["credentialSubject"]["achievement"]["id"] != source]
     signed = {**unsigned, "proof": create_proof(unsigned, key, created=VALID_FROM)}
     refused(signed, "lineage", "is no achievement in the CLR")
+
+
+def _proof_as_one_object(c: Document, key: SigningKey) -> None:
+    """How CLRs were written before 1EdTech's Open Badges schema was shipped: VC 2.0 allows a
+    single proof object, the schema wants an array."""
+    unsigned = {k: v for k, v in c.items() if k != "proof"}
+    c["proof"] = create_proof(unsigned, key, created=VALID_FROM)
+
+
+def _status_not_in_the_vocabulary(c: Document, key: SigningKey) -> None:
+    c["credentialSubject"]["result"][0]["status"] = "Passed"
+    c["proof"] = clr.signed({k: v for k, v in c.items() if k != "proof"}, key, VALID_FROM)[
+        "proof"]
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    (_proof_as_one_object, "proof: an object is not of type 'array'"),
+    (_status_not_in_the_vocabulary, "credentialSubject/result/0/status: 'Passed' is not one of"),
+])
+def test_a_credential_off_the_open_badges_schema_is_refused_though_signed(
+        record: Record, change: Callable[[Document, SigningKey], None], where: str) -> None:
+    """A credential of the CLR changed and signed again by the home school, then the CLR
+    signed again: every proof verifies, and 1EdTech's Open Badges schema refuses it."""
+    key = record.world.gzcc
+    unsigned = copy.deepcopy({k: v for k, v in record.document.items() if k != "proof"})
+    first = unsigned["credentialSubject"]["verifiableCredential"][0]
+    change(first, key)
+    signed = clr.signed(unsigned, key, VALID_FROM)
+    with pytest.raises(OffSchemaCredentialError) as info:
+        verify_clr(signed)
+    assert info.value.schema == OB_SCHEMA
+    assert info.value.reason.startswith(
+        f"credentials: schemas: credential {first['id']}: not valid against {OB_SCHEMA}: "
+        f"{where}"), info.value.reason
 
 
 # -- who may export -------------------------------------------------------------------------

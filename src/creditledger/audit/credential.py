@@ -244,7 +244,7 @@ class _Checks:
         try:
             value = step()
         except InvalidCredentialError as e:
-            raise InvalidCredentialError(f"{name}: {e.reason}") from None
+            raise e.within(name) from None
         self.done.append(Check(name, result(value)))
         return value
 
@@ -270,7 +270,7 @@ def verify_credential(
                                     "chained to the school's proof)")
         proofs = v1.proofs(document)
     else:
-        checks.run("schema", lambda: schemas.check(document, [v2.SCHEMAS[1]]), _schema_result)
+        checks.run("schema", lambda: schemas.check(document, v2.SCHEMAS), _schema_result)
         proofs = _proof_set(document)
         keys = (checks.run("proof by the issuer (offering school)",
                            lambda: _verify(document, proofs[0]), _verified),

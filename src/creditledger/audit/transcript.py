@@ -20,7 +20,6 @@ import msgspec
 
 from creditledger.audit.credential import Check
 from creditledger.audit.vc import clr, schemas
-from creditledger.audit.vc.contexts import EXTENSION_SCHEMA
 from creditledger.audit.vc.integrity import RDFC, verify_proof
 from creditledger.audit.vc.shape import no_repeats, one_description
 from creditledger.crypto.did import did_key
@@ -63,7 +62,7 @@ class _Checks:
         try:
             value = step()
         except InvalidCredentialError as e:
-            raise InvalidCredentialError(f"{name}: {e.reason}") from None
+            raise e.within(name) from None
         self.done.append(Check(name, result(value)))
         return value
 
@@ -150,6 +149,8 @@ def _verify(document: Document, what: str | None = None) -> PublicKey:
     names an embedded credential in a message)."""
     prefix = f"{what}: " if what else ""
     proof = document.get("proof")
+    if isinstance(proof, list) and len(proof) == 1:  # a proof set of one, as OB 3.0 writes it
+        (proof,) = proof
     if not isinstance(proof, dict):
         raise InvalidCredentialError(f"{prefix}no proof (one {RDFC} proof expected)")
     if proof.get("cryptosuite") != RDFC:
@@ -201,9 +202,9 @@ def _credential_schemas(credentials: Sequence[Document]) -> tuple[list[str], lis
             raise InvalidCredentialError(f"credential {c.get('id')}: @context must be "
                                          f"{clr.CREDENTIAL_CONTEXT}")
         try:
-            shipped, not_shipped = schemas.check(c, [EXTENSION_SCHEMA])
+            shipped, not_shipped = schemas.check(c, clr.CREDENTIAL_SCHEMAS)
         except InvalidCredentialError as e:
-            raise InvalidCredentialError(f"credential {c.get('id')}: {e.reason}") from None
+            raise e.within(f"credential {c.get('id')}") from None
         checked.update(dict.fromkeys(shipped))
         missing.update(dict.fromkeys(not_shipped))
     return list(checked), list(missing)

@@ -5,6 +5,7 @@ missing proof, a revoked certificate — in the library and through ``verify-cre
 
 from __future__ import annotations
 
+import copy
 import json
 import tempfile
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from creditledger.audit.credential import (
     verify_credential,
 )
 from creditledger.audit.vc.certificate import CONTEXT
+from creditledger.audit.vc.contexts import EXTENSION_SCHEMA, OB_SCHEMA
 from creditledger.cli.app import app
 from creditledger.crypto.did import (
     InvalidDidError,
@@ -36,7 +38,7 @@ from creditledger.crypto.did import (
     verification_method,
 )
 from creditledger.crypto.keys import SigningKey
-from creditledger.errors import InvalidCredentialError
+from creditledger.errors import InvalidCredentialError, OffSchemaCredentialError
 from tests.mutations import one_change
 
 from .world import World, make_world
@@ -218,6 +220,48 @@ def test_structural_damage_fails_with_a_reason(issued: Issued, mutate: Any,
     damaged = json.loads(issued.file.read_bytes())
     mutate(damaged)
     assert message in reason(json.dumps(damaged).encode())
+
+
+def test_the_report_says_valid_against_both_schemas(issued: Issued) -> None:
+    schema = verify_credential(issued.document).checks[1]
+    assert schema.name == "schema"
+    assert schema.result == f"valid against {OB_SCHEMA}, {EXTENSION_SCHEMA}"
+
+
+def _off_ob_schema_status(d: dict[str, Any]) -> None:
+    d["credentialSubject"]["result"][0]["status"] = "Passed"  # not in ResultStatusType
+
+
+def _off_ob_schema_criteria(d: dict[str, Any]) -> None:
+    del d["credentialSubject"]["achievement"]["criteria"]  # Open Badges requires it
+
+
+def _off_ob_schema_valid_from(d: dict[str, Any]) -> None:
+    d["validFrom"] = "2023-01-10 00:00"  # not an RFC 3339 date-time
+
+
+@pytest.mark.parametrize(("mutate", "where"), [
+    (_off_ob_schema_status, "credentialSubject/result/0/status"),
+    (_off_ob_schema_criteria, "credentialSubject/achievement: 'criteria'"),
+    (_off_ob_schema_valid_from, "validFrom"),
+])
+def test_a_certificate_off_the_open_badges_schema_fails_though_signed(
+        issued: Issued, mutate: Any, where: str) -> None:
+    """Changed, then signed again with the school's and the secretariat's own keys: the proofs
+    verify, creditledger's extension schema has nothing to say, and only 1EdTech's Open Badges
+    3.0 schema sees it."""
+    keys = issued.world.keys
+    unsigned = copy.deepcopy({k: v for k, v in issued.document.items() if k != "proof"})
+    mutate(unsigned)
+    now = datetime.now(UTC)
+    forged = credential.assemble(unsigned, [
+        credential.sign_proof(unsigned, keys["CQAT"], proof_id="urn:p:1", created=now),
+        credential.sign_proof(unsigned, keys["ESVEA-SEC"], proof_id="urn:p:2", created=now)])
+    with pytest.raises(OffSchemaCredentialError) as info:
+        verify_credential(forged)
+    assert info.value.schema == OB_SCHEMA
+    assert info.value.reason.startswith(f"schema: not valid against {OB_SCHEMA}: {where}"), \
+        info.value.reason
 
 
 def test_both_proofs_by_one_key_fail(issued: Issued) -> None:

@@ -7,7 +7,8 @@
 - ``credentialSubject`` is a ``ClrSubject``: the learner as a hashed ``IdentityObject`` (salted
   once per export) and one Open Badges 3.0 ``OpenBadgeCredential`` (an AchievementCredential)
   per achievement in force, each signed on its own (``eddsa-rdfc-2022``) and complete without
-  the CLR: its own contexts, schemas and proof.
+  the CLR: its own contexts, schemas and proof (a list of one, as 1EdTech's Open Badges 3.0
+  JSON Schema requires; the CLR's own proof is written the same).
 - Each credential's ``ledgerRecord`` says where its record is in the ledger: the ledger, the
   aggregate (the achievement, or the learner's transfer ledger), and the position and hash of
   the event that recorded it (``Recognised``, ``Converted``).
@@ -149,8 +150,11 @@ def issue(transcript: Transcript, key: SigningKey, *, created: datetime) -> dict
 
 
 def signed(document: Mapping[str, Any], key: SigningKey, created: datetime) -> dict[str, Any]:
-    """``document`` with an ``eddsa-rdfc-2022`` proof by ``key``."""
-    return {**document, "proof": create_proof(document, key, created=created, cryptosuite=RDFC)}
+    """``document`` with an ``eddsa-rdfc-2022`` proof by ``key``, written as a list of one:
+    1EdTech's Open Badges 3.0 JSON Schema requires ``proof`` to be an array (a single proof
+    object, which VC 2.0 allows, fails it; CLRs exported before this did so)."""
+    return {**document,
+            "proof": [create_proof(document, key, created=created, cryptosuite=RDFC)]}
 
 
 def issuer_profile(transcript: Transcript, key: SigningKey) -> dict[str, Any]:
@@ -225,6 +229,15 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(TIME_FORMAT)
 
 
+def day(on: date) -> str:
+    """A day the ledger records (a certificate's issue, a training's completion, a
+    conversion) as ``activityEndDate``: a date-time, which the Open Badges 3.0 model
+    (``DateTime``) and 1EdTech's schema (``format: date-time``) require, written as the start of
+    that day in UTC; the ledger records days, so the time says nothing. (CLRs exported before
+    the schema was shipped wrote the bare date, which the schema refuses.)"""
+    return f"{on.isoformat()}T00:00:00Z"
+
+
 # -- an achievement -----------------------------------------------------------------------
 
 
@@ -238,9 +251,9 @@ def subject(transcript: Transcript, recorded: RecordedAchievement) -> dict[str, 
         out["term"] = r.course.term
     if r.certificate is not None:
         out["licenseNumber"] = r.certificate.number
-        out["activityEndDate"] = r.certificate.issued_on.isoformat()
+        out["activityEndDate"] = day(r.certificate.issued_on)
     if r.learning_record is not None:
-        out["activityEndDate"] = r.learning_record.completed_on.isoformat()
+        out["activityEndDate"] = day(r.learning_record.completed_on)
     scored = score(recorded)
     if scored is not None:
         out["result"] = [{"type": ["Result"], "resultDescription": result_id(recorded),
@@ -322,7 +335,7 @@ def transfer_subject(transcript: Transcript, recorded: RecordedConversion) -> di
     on = recorded.granted_on or c.on
     return {"type": ["AchievementSubject"], "identifier": [identity(transcript)],
             "achievement": transfer_achievement(transcript, recorded),
-            "creditsEarned": number(c.amount), "activityEndDate": on.isoformat()}
+            "creditsEarned": number(c.amount), "activityEndDate": day(on)}
 
 
 def transfer_achievement(transcript: Transcript, recorded: RecordedConversion

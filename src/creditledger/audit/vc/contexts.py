@@ -25,6 +25,9 @@ type, assessment method, the makeup flag, the alliance, and the ledger a record 
 
 OB_SCHEMA = ("https://purl.imsglobal.org/spec/ob/v3p0/schema/json/"
              "ob_v3p0_achievementcredential_schema.json")
+"""The URL Open Badges 3.0 names for its AchievementCredential JSON Schema. The package ships
+1EdTech's schema under it (``data/README.md``: its own ``$id`` is 1EdTech's build name,
+``ob_v3p0_achievementcredential-jsonschema1.json``; both URLs resolve to the one file)."""
 CLR_SCHEMA = "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json"
 EXTENSION_SCHEMA = "https://w3id.org/creditledger/schemas/credentials-v1.json"
 SCHEMA_TYPE = "JsonSchema"
@@ -61,6 +64,11 @@ def context(url: str) -> dict[str, Any]:
 def is_shipped(url: str) -> bool:
     """Whether the package ships the schema at ``url``."""
     return url in _manifest()["schemas"]
+
+
+def schema_urls() -> list[str]:
+    """The URLs of every shipped schema (``data/manifest.json``)."""
+    return list(_manifest()["schemas"])
 
 
 def schema(url: str) -> dict[str, Any]:
