@@ -57,9 +57,9 @@ def _ledger(path: Path) -> tuple[Ledger, SigningKey]:
     return ledger, school
 
 
-def _timed(call: Callable[[], Any]) -> float:
+def _timed(call: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
     t0 = time.perf_counter()
-    call()
+    call(*args, **kwargs)
     return time.perf_counter() - t0
 
 
@@ -79,11 +79,11 @@ def commit_cost(workdir: Path, commits: int, aggregates: int) -> dict[str, float
         for name, (ledger, key, pool) in sides.items():
             one = pool[n % len(pool)]
             one.bump(n)
-            times[f"{name} 1"].append(_timed(lambda: ledger.save(one, signer=key)))
+            times[f"{name} 1"].append(_timed(ledger.save, one, signer=key))
             batch = [pool[(n * 100 + j) % len(pool)] for j in range(100)]
             for agg in batch:
                 agg.bump(n)
-            times[f"{name} 100"].append(_timed(lambda: ledger.save(*batch, signer=key)))
+            times[f"{name} 100"].append(_timed(ledger.save, *batch, signer=key))
             if name == "with" and n % 50 == 49:
                 update_index(ledger.recorder, ledger.recorder.max_notification_id())
     for ledger, _, _ in sides.values():
@@ -106,9 +106,9 @@ def update_cost(workdir: Path, aggregates: int, reps: int) -> dict[str, float]:
             batch = [pool[(n * 137 + j * 7919) % aggregates] for j in range(size)]
             for agg in batch:
                 agg.bump(n)
-            out[f"commit {size}"].append(_timed(lambda: ledger.save(*batch, signer=key)))
-            out[f"index {size}"].append(_timed(
-                lambda: update_index(recorder, recorder.max_notification_id())))
+            out[f"commit {size}"].append(_timed(ledger.save, *batch, signer=key))
+            out[f"index {size}"].append(_timed(update_index, recorder,
+                                               recorder.max_notification_id()))
     ledger.close()
     return {k: statistics.median(v) * 1e6 for k, v in out.items()}
 
@@ -168,8 +168,8 @@ def bundle_cost(workdir: Path, courses: int, reps: int) -> tuple[float, float, i
     build, verify = [], []
     bundle = build_bundle(path, "S1")
     for _ in range(reps):
-        build.append(_timed(lambda: build_bundle(path, "S1")))
-        verify.append(_timed(lambda: verify_bundle(bundle)))
+        build.append(_timed(build_bundle, path, "S1"))
+        verify.append(_timed(verify_bundle, bundle))
     assert verify_bundle(bundle).complete
     return statistics.median(build), statistics.median(verify), len(bundle.aggregates)
 

@@ -17,10 +17,6 @@ from uuid import UUID
 
 import msgspec
 
-from creditledger.audit.bundle_complete import check_completeness, check_fresh
-from creditledger.audit.bundle_faults import BundleFault as BundleFault
-from creditledger.audit.bundle_faults import BundleFaultKind
-from creditledger.audit.bundle_faults import fault_error as _fail
 from creditledger.audit.bundle import (
     CREDITED,
     RECOGNISED,
@@ -32,6 +28,10 @@ from creditledger.audit.bundle import (
     BundleCommit,
     BundleEvent,
 )
+from creditledger.audit.bundle_complete import check_completeness, check_fresh
+from creditledger.audit.bundle_faults import BundleFault as BundleFault
+from creditledger.audit.bundle_faults import BundleFaultKind
+from creditledger.audit.bundle_faults import fault_error as _fail
 from creditledger.audit.cosigning import count_cosignatures
 from creditledger.crypto.cosignature import WitnessKey
 from creditledger.crypto.keys import InvalidSignature, PublicKey
@@ -40,7 +40,7 @@ from creditledger.crypto.note import open_checkpoint, origin_for
 from creditledger.domain.ids import achievement_id, learner_account_id, natural_key_id
 from creditledger.domain.policy import Owners, Role, Signer, check_commit
 from creditledger.domain.values import is_sealed
-from creditledger.errors import BundleVerificationError, CheckpointError, UnusableLedgerError
+from creditledger.errors import CheckpointError, UnusableLedgerError
 from creditledger.store.format import ZERO_HASH, link_hash
 from creditledger.store.mapper import decode_state
 from creditledger.store.permissions import commit_events

@@ -29,10 +29,10 @@ from typing import Any
 
 from creditledger.crypto.merkle import InvalidProof
 from creditledger.errors import ConflictError, CorruptTreeError, UnusableLedgerError
+from creditledger.store.heads import SQLITE_HEADS_SCHEMA
 from creditledger.store.merkle import MERKLE_SCHEMA
 from creditledger.store.readers import PostgresReader, is_postgres_target
 from creditledger.store.sqlite import SCHEMA
-from creditledger.store.heads import SQLITE_HEADS_SCHEMA
 from creditledger.store.tree import LedgerTree
 
 CHUNK = 10_000

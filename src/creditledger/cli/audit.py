@@ -1,6 +1,7 @@
 """The auditor toolkit's commands: ``checkpoint``, ``consistency``, ``verify-consistency``,
 ``prove`` and ``verify-bundle`` (exit 0 done or intact, 1 fails verification or is stale, 2
-unusable input, 3 intact but not proven complete), and ``verifier-page`` (the same checks in one offline HTML page).
+unusable input, 3 intact but not proven complete), and ``verifier-page`` (the same checks in
+one offline HTML page).
 """
 
 from __future__ import annotations

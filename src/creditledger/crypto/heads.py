@@ -8,7 +8,8 @@ checkpoint. The format is fixed in ``docs/completeness.md``:
 
 - key(A) = SHA-256(A's id as stored: 32 lowercase hex characters, UTF-8); bit i of a key chooses
   the child at depth i + 1 (0 left, 1 right), most significant bit of byte 0 first;
-- leaf = SHA-256(0x02 || key || version, 8 bytes big-endian || head); node = SHA-256(0x03 || l || r);
+- leaf = SHA-256(0x02 || key || version (8 bytes, big-endian) || head);
+  node = SHA-256(0x03 || l || r);
 - a subtree with no leaf hashes to EMPTY (32 zero bytes), with one leaf to that leaf's hash (a
   lone leaf sits at the shallowest depth where it is alone), with more to node(left, right).
 """

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import functools
 import re
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -42,8 +42,8 @@ from creditledger.errors import (
     ValidationError,
 )
 from creditledger.store.chain import APPEND_ONLY, ChainWriter, _id_text, notifications_query
-from creditledger.store.mapper import LedgerMapper
 from creditledger.store.heads import PG_HEADS_SCHEMA
+from creditledger.store.mapper import LedgerMapper
 from creditledger.store.merkle import LOW_LEVELS, MERKLE_FENCE, MerkleWriter
 from creditledger.store.postgres_connect import (
     QmarkCursor,
