@@ -210,7 +210,7 @@ def build_bundle(path: str | Path, learner_id: str, checkpoint: str | None = Non
         if not account.events:
             raise NotFoundError("learner", learner_id, "learner_id")
         aggregates = [account]
-        for aid in _credited(account):
+        for aid in credited_achievements(account):
             aggregates.append(BundleAggregate(role="achievement", originator_id=aid,
                                               events=events_of(aid)))
         transfers = natural_key_id("credit-transfers", learner_id).hex
@@ -281,7 +281,9 @@ def _event(row: Any, proof: list[bytes]) -> BundleEvent:
                        proof=proof)
 
 
-def _credited(account: BundleAggregate) -> list[str]:
+def credited_achievements(account: BundleAggregate) -> list[str]:
+    """The achievements the account's ``Credited`` events name, in order (raises on an
+    undecodable credit entry)."""
     found: list[str] = []
     for e in account.events:
         if e.topic == CREDITED:

@@ -11,11 +11,9 @@ signed root is ``bad-index-proof``. With a newer checkpoint the receiver holds, 
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import msgspec
 
-from creditledger.audit.bundle import BUNDLE_FORMAT_1, CREDITED, Bundle
+from creditledger.audit.bundle import BUNDLE_FORMAT_1, Bundle, credited_achievements
 from creditledger.audit.bundle_faults import BundleFaultKind as Kind
 from creditledger.audit.bundle_faults import fault_error
 from creditledger.crypto.heads import InvalidHeadProof, heads_root_of, verify_head_proof
@@ -81,21 +79,16 @@ def check_completeness(bundle: Bundle, cp: Checkpoint) -> str | None:
 
 
 def _credited(bundle: Bundle) -> list[str]:
-    """The achievements the account's ``Credited`` events name, in order."""
+    """The achievements the bundle's account names (its ``Credited`` events)."""
     found: list[str] = []
     for a in bundle.aggregates:
         if a.role != "account":
             continue
-        for e in a.events:
-            if e.topic != CREDITED:
-                continue
-            try:
-                aid = UUID(str(msgspec.json.decode(e.state)["achievement_id"])).hex
-            except (msgspec.DecodeError, KeyError, TypeError, ValueError) as err:
-                raise fault_error(Kind.UNREADABLE, "a credit entry names no achievement",
-                                  e.position, a.originator_id) from err
-            if aid not in found:
-                found.append(aid)
+        try:
+            found += [aid for aid in credited_achievements(a) if aid not in found]
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError) as err:
+            raise fault_error(Kind.UNREADABLE, "a credit entry names no achievement", None,
+                              a.originator_id) from err
     return found
 
 
