@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Check a creditledger transcript bundle (or consistency proof) offline, on its own.
 
-    python verify_bundle_standalone.py bundle.json [--root-key KEY_FILE]
+    python verify_bundle_standalone.py bundle.json [--root-key KEY_FILE] [--checkpoint FILE]
 
 Needs Python 3.8+ and the ``cryptography`` package, nothing else: no creditledger, no database.
 It is an independent implementation of ``creditledger verify-bundle`` (same checks, same fault
-names, same exit codes: 0 intact, 1 fails verification, 2 unusable input). Without
-``--root-key`` it trusts the root key the file names, and says so.
+names, same exit codes: 0 intact and complete, 1 fails verification or stale, 2 unusable input,
+3 intact but not proven complete). Without ``--root-key`` it trusts the root key the file names,
+and says so. ``--checkpoint`` names a newer checkpoint you hold: a bundle proven against an
+older one is ``stale-checkpoint``.
 
-What it checks, for a bundle (format ``creditledger-bundle/1``):
+What it checks, for a bundle (format ``creditledger-bundle/2``, or ``/1`` without point 6b):
 
 1. the checkpoint (a C2SP signed note) is signed by the root key under the ledger's origin;
 2. every event's fields hash to its hash: SHA-256(0x00 || msgpack([position, commit, aggregate,
@@ -23,6 +25,10 @@ What it checks, for a bundle (format ``creditledger-bundle/1``):
    b"creditledger/commit/v2\\0" || msgpack([ledger, commit, first position, time, key,
    staff id, role, hashes]);
 6. each aggregate's versions run 1..n, each linked to the previous one's hash;
+6b. completeness (docs/completeness.md): every head proof leads to the index root the
+   checkpoint's ``creditledger-heads/1`` line commits to; every aggregate held runs to exactly its
+   head there; every achievement the account credits is held, and the transfer ledger is held or
+   proven absent (``bad-index-proof``, ``incomplete-aggregate``);
 7. who wrote it (the write policy, for the learner's own records): a registry change is the
    root's, or an administrator's for its own institution's staff keys; the account's events are
    its home school's (a credit entry comes with the achievement's recognition, a reversal with
@@ -54,7 +60,9 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-BUNDLE_FORMAT = "creditledger-bundle/1"
+BUNDLE_FORMAT = "creditledger-bundle/2"
+BUNDLE_FORMAT_1 = "creditledger-bundle/1"
+HEADS_FORMAT = "creditledger-heads/1"
 CONSISTENCY_FORMAT = "creditledger-consistency/1"
 ORIGIN_PREFIX = "creditledger.example/"
 COMMIT_DOMAIN = b"creditledger/commit/v1\x00"
@@ -190,6 +198,12 @@ def verify_consistency(size1: int, size2: int, proof: list[bytes], r1: bytes, r2
 
 def open_checkpoint(note: str, origin: str, key: bytes) -> tuple[int, bytes]:
     """Verify the root key's signature on a checkpoint note; return (tree size, root)."""
+    size, root, _ = open_checkpoint_lines(note, origin, key)
+    return size, root
+
+
+def open_checkpoint_lines(note: str, origin: str, key: bytes) -> tuple[int, bytes, list[str]]:
+    """As :func:`open_checkpoint`, and the note's extension lines (after the root line)."""
     cut = note.rfind("\n\n")
     if cut < 0 or not note.endswith("\n") or any(ord(c) < 32 for c in note.replace("\n", "")):
         raise ValueError("not a signed note")
@@ -217,7 +231,7 @@ def open_checkpoint(note: str, origin: str, key: bytes) -> tuple[int, bytes]:
     root = _b64(lines[2], "root hash")
     if len(root) != 32:
         raise ValueError("malformed root hash")
-    return int(lines[1]), root
+    return int(lines[1]), root, lines[3:]
 
 
 def _b64(text: Any, what: str) -> bytes:
@@ -617,10 +631,148 @@ def _uuid(state: dict[str, Any]) -> str:
         raise Fault("unreadable-content", "a credit entry names no achievement") from None
 
 
+# -- the index of heads (creditledger-heads/1: docs/completeness.md) ------------------------------
+
+
+def heads_leaf(key: bytes, version: int, head: bytes) -> bytes:
+    return hashlib.sha256(b"\x02" + key + version.to_bytes(8, "big") + head).digest()
+
+
+def heads_node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x03" + left + right).digest()
+
+
+def key_bit(key: bytes, i: int) -> int:
+    return (key[i >> 3] >> (7 - (i & 7))) & 1
+
+
+def read_heads(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise Unusable("bundle: heads must be a list")
+    proofs = []
+    for p in value:
+        proof = _fields(p, {"originator_id": str, "version": int, "head": bytes,
+                            "siblings": list}, "head proof", ("other",))
+        other = p.get("other")
+        proof["other"] = None if other is None else \
+            _fields(other, {"key": bytes, "version": int, "head": bytes}, "head proof.other")
+        proofs.append(proof)
+    return proofs
+
+
+def check_head_proof(p: dict[str, Any], root: bytes) -> None:
+    """Raise ValueError unless the proof is well formed and folds to ``root``."""
+    key = hashlib.sha256(p["originator_id"].encode("utf-8")).digest()
+    siblings, other = p["siblings"], p["other"]
+    if len(siblings) > 256 or any(len(s) != 32 for s in siblings):
+        raise ValueError("siblings must be at most 256 hashes of 32 bytes")
+    if p["version"] < 0:
+        raise ValueError("a negative version")
+    if p["version"] > 0:
+        if len(p["head"]) != 32 or other is not None:
+            raise ValueError("a membership proof needs a 32-byte head and no other leaf")
+        h = heads_leaf(key, p["version"], p["head"])
+    elif p["head"]:
+        raise ValueError("an absence proof (version 0) has an empty head")
+    elif other is None:
+        h = bytes(32)
+    else:
+        if len(other["key"]) != 32 or len(other["head"]) != 32 or other["version"] < 1:
+            raise ValueError("the other leaf needs a 32-byte key and head, version >= 1")
+        if other["key"] == key or any(key_bit(other["key"], i) != key_bit(key, i)
+                                      for i in range(len(siblings))):
+            raise ValueError("the other leaf is not another aggregate on this path")
+        h = heads_leaf(other["key"], other["version"], other["head"])
+    for i in reversed(range(len(siblings))):
+        h = heads_node(siblings[i], h) if key_bit(key, i) else heads_node(h, siblings[i])
+    if h != root:
+        raise ValueError("the proof does not lead to the index root")
+
+
+def heads_root(extensions: list[str]) -> bytes | None:
+    lines = [line for line in extensions if line.split(" ", 1)[0] == HEADS_FORMAT]
+    if not lines:
+        return None
+    if len(lines) > 1:
+        raise Fault("bad-index-proof", "the checkpoint carries more than one heads line")
+    try:
+        root = _b64(lines[0][len(HEADS_FORMAT) + 1:], "heads root")
+    except Unusable:
+        root = b""
+    if len(root) != 32:
+        raise Fault("bad-index-proof", "the heads line's root is not canonical base64 of 32 bytes")
+    return root
+
+
+def check_completeness(b: dict[str, Any], size: int, extensions: list[str]) -> str | None:
+    """The rules of docs/completeness.md, in order; None: completeness not proven."""
+    if b["format"] == BUNDLE_FORMAT_1:
+        return None
+    proofs = b["heads"]
+    root = heads_root(extensions)
+    if root is None:
+        if not proofs:
+            return None
+        raise Fault("bad-index-proof", "head proofs, but no creditledger-heads/1 line")
+    for p in proofs:
+        try:
+            check_head_proof(p, root)
+        except ValueError as e:
+            raise Fault("bad-index-proof", f"the head proof of {p['originator_id']}: {e}") \
+                from None
+    for a in b["aggregates"]:
+        oid, events = a["originator_id"], a["events"]
+        mine = [p for p in proofs if p["originator_id"] == oid and p["version"] > 0]
+        if len(mine) != 1:
+            raise Fault("incomplete-aggregate", f"{a['role']} {oid} has {len(mine)} head "
+                        "proofs, not one")
+        if len(events) != mine[0]["version"] or events[-1]["hash"] != mine[0]["head"]:
+            raise Fault("incomplete-aggregate", f"{a['role']} {oid} holds versions "
+                        f"1..{len(events)}; its head at checkpoint {size} is version "
+                        f"{mine[0]['version']}")
+    roles = {a["originator_id"]: a["role"] for a in b["aggregates"]}
+    for a in b["aggregates"]:
+        for e in a["events"] if a["role"] == "account" else []:
+            if e["topic"] == ACCOUNT + "Credited":
+                aid = _uuid(_state(e))
+                if roles.get(aid) != "achievement":
+                    raise Fault("incomplete-aggregate", f"achievement {aid}, credited to the "
+                                "account, is not in the bundle")
+    transfers = natural_key_id("credit-transfers", b["learner_id"])
+    absent = any(p["originator_id"] == transfers and p["version"] == 0 for p in proofs)
+    if roles.get(transfers) != "transfers" and not absent:
+        raise Fault("incomplete-aggregate", f"transfers {transfers}: the learner's transfer "
+                    "ledger is neither in the bundle nor proven absent")
+    for p in proofs:
+        if p["originator_id"] not in roles and not (p["originator_id"] == transfers
+                                                    and p["version"] == 0):
+            raise Fault("bad-index-proof", f"a head proof of {p['originator_id']}, which the "
+                        "bundle does not hold")
+    return (f"complete: {len(b['aggregates'])} aggregates, each up to its head in the "
+            f"checkpoint's index of heads (size {size})")
+
+
+def check_fresh(size: int, root: bytes, held: str, origin: str, key: bytes) -> None:
+    """The bundle's checkpoint against a newer one the receiver holds."""
+    try:
+        held_size, held_root = open_checkpoint(held, origin, key)
+    except ValueError as e:
+        raise Unusable(f"the checkpoint you hold: {e}") from None
+    if held_size > size:
+        raise Fault("stale-checkpoint", f"proven against size {size} but you hold a checkpoint "
+                    f"of size {held_size}; ask for a bundle at {held_size}")
+    if held_size == size and held_root != root:
+        raise Fault("bad-checkpoint", f"the bundle's checkpoint and the one you hold both have "
+                    f"{size} events but different roots")
+
+
 def read_bundle(data: Any) -> dict[str, Any]:
+    version2 = data.get("format") == BUNDLE_FORMAT if isinstance(data, dict) else False
     b = _fields(data, {"ledger_id": str, "learner_id": str, "root_key": bytes,
                        "checkpoint": str}, "bundle",
-                ("format", "registry", "aggregates", "commits"))
+                ("format", "registry", "aggregates", "commits", *(("heads",) if version2 else ())))
+    b["format"] = data["format"]
+    b["heads"] = read_heads(data["heads"]) if version2 else None
     if not isinstance(data.get("registry"), list) or not isinstance(data.get("aggregates"), list) \
             or not isinstance(data.get("commits"), list):
         raise Unusable("bundle: registry, aggregates and commits must be lists")
@@ -638,15 +790,20 @@ def read_bundle(data: Any) -> dict[str, Any]:
     return b
 
 
-def verify_bundle(data: Any, pinned: bytes | None) -> list[str]:
+def verify_bundle(data: Any, pinned: bytes | None, held: str | None = None
+                  ) -> tuple[list[str], bool]:
+    """Check a bundle; return its lines and whether it is proven complete."""
     b = read_bundle(data)
     key = b["root_key"]
     if pinned is not None and pinned != key:
         raise Fault("root-key-mismatch", "the bundle names another root key than the pinned one")
+    origin = ORIGIN_PREFIX + b["ledger_id"]
     try:
-        size, root = open_checkpoint(b["checkpoint"], ORIGIN_PREFIX + b["ledger_id"], key)
+        size, root, extensions = open_checkpoint_lines(b["checkpoint"], origin, key)
     except (ValueError, Unusable) as err:
         raise Fault("bad-checkpoint", str(err)) from None
+    if held is not None:
+        check_fresh(size, root, held, origin, key)
     commits = {c["seq"]: c for c in b["commits"]}
     if len(commits) != len(b["commits"]):
         raise Unusable("bundle: a commit is listed twice")
@@ -659,13 +816,17 @@ def verify_bundle(data: Any, pinned: bytes | None) -> list[str]:
     signers = check_commits(b, key, commits)
     for a in b["aggregates"]:
         check_links(a)
+    complete = check_completeness(b, size, extensions)
     lines = check_transcript(b, signers)
     check_writers(b, signers)
     trust = "pinned" if pinned else "named by the bundle, NOT pinned: pass --root-key"
     events = sum(len(a["events"]) for a in b["aggregates"])
     return [f"intact: transcript of learner {b['learner_id']} in ledger {b['ledger_id']}: "
             f"{events} events, each signed and included in the checkpoint of {size} events; "
-            f"root key ed25519:{hashlib.sha256(key).hexdigest()[:32]} ({trust})", *lines]
+            f"root key ed25519:{hashlib.sha256(key).hexdigest()[:32]} ({trust})",
+            complete or "completeness: NOT proven (a bundle of format /1, or a checkpoint that "
+            "predates the index of heads): ask for a bundle against a newer checkpoint",
+            *lines], complete is not None
 
 
 def verify_consistency_file(data: Any, pinned: bytes | None) -> list[str]:
@@ -706,22 +867,28 @@ def read_key(path: str) -> bytes:
 
 
 def main(argv: list[str]) -> int:
-    args, pinned_path = list(argv), None
-    if "--root-key" in args:
-        i = args.index("--root-key")
-        pinned_path = args[i + 1] if i + 1 < len(args) else ""
-        del args[i : i + 2]
+    args, options = list(argv), {"--root-key": None, "--checkpoint": None}
+    for name in options:
+        if name in args:
+            i = args.index(name)
+            options[name] = args[i + 1] if i + 1 < len(args) else ""
+            del args[i : i + 2]
     if len(args) != 1:
-        print("usage: verify_bundle_standalone.py FILE.json [--root-key KEY_FILE]",
-              file=sys.stderr)
+        print("usage: verify_bundle_standalone.py FILE.json [--root-key KEY_FILE] "
+              "[--checkpoint CHECKPOINT_FILE]", file=sys.stderr)
         return 2
+    complete = True
     try:
-        pinned = read_key(pinned_path) if pinned_path is not None else None
+        pinned = read_key(options["--root-key"]) if options["--root-key"] is not None else None
+        held = None
+        if options["--checkpoint"] is not None:
+            with open(options["--checkpoint"], encoding="utf-8") as f:
+                held = f.read()
         with open(args[0], "rb") as f:
             data = _json(f.read())
         kind = data.get("format") if isinstance(data, dict) else None
-        if kind == BUNDLE_FORMAT:
-            lines = verify_bundle(data, pinned)
+        if kind in (BUNDLE_FORMAT, BUNDLE_FORMAT_1):
+            lines, complete = verify_bundle(data, pinned, held)
         elif kind == CONSISTENCY_FORMAT:
             lines = verify_consistency_file(data, pinned)
         else:
@@ -736,7 +903,7 @@ def main(argv: list[str]) -> int:
         print(f"error: unusable input ({type(e).__name__}: {e})", file=sys.stderr)
         return 2
     print("\n".join(lines))
-    return 0
+    return 0 if complete else 3
 
 
 if __name__ == "__main__":

@@ -152,12 +152,12 @@ TAMPERS: dict[str, tuple[Tamper, str]] = {
     "missing commit": (_drop_commit, "missing-commit"),
     "event removed": (_remove_middle_event, "aggregate-version-gap"),
     "events reordered": (_swap_events, "aggregate-version-gap"),
-    "last event removed": (_remove_last_event, "incomplete-transcript"),
-    "achievement removed": (_remove_achievement, "incomplete-transcript"),
+    "last event removed": (_remove_last_event, "incomplete-aggregate"),
+    "achievement removed": (_remove_achievement, "incomplete-aggregate"),
     "root key swapped": (_swap_root_key, "bad-checkpoint"),
     "signer's key registration removed": (_drop_signer_registration, "unknown-key"),
-    "another learner's achievement": (_other_learners_achievement, "wrong-learner"),
-    "another learner claimed": (_claim_other_learner, "wrong-learner"),
+    "another learner's achievement": (_other_learners_achievement, "incomplete-aggregate"),
+    "another learner claimed": (_claim_other_learner, "incomplete-aggregate"),
     "event beyond the checkpoint": (_beyond_checkpoint, "not-covered-by-checkpoint"),
 }
 
@@ -198,12 +198,35 @@ def test_a_bundle_holds_only_the_learners_events_and_public_registry_entries(
     # the genesis commit (with its policy), and GZCC signed every learner commit
     assert topics == {"Genesis", "PolicyDeclared", "KeyRegistered"}
 
+"""A bundle of format /2 is checked for completeness (its head proofs) before its transcript:
+so a bundle missing events, or holding another learner's, is first incomplete. In format /1,
+which has no head proofs, the transcript checks name the same tampering:"""
+TAMPERS_V1: dict[str, tuple[Tamper, str]] = {
+    "last event removed": (_remove_last_event, "incomplete-transcript"),
+    "achievement removed": (_remove_achievement, "incomplete-transcript"),
+    "another learner's achievement": (_other_learners_achievement, "wrong-learner"),
+    "another learner claimed": (_claim_other_learner, "wrong-learner"),
+}
 
-@pytest.mark.parametrize("case", sorted(TAMPERS))
+
+def _as_format_1(tamper: Tamper) -> Tamper:
+    def tampered(b: dict[str, Any], other: dict[str, Any]) -> None:
+        b["format"] = "creditledger-bundle/1"
+        del b["heads"]
+        other.pop("heads", None)
+        tamper(b, other)
+    return tampered
+
+
+TAMPERS_BOTH = {**TAMPERS, **{f"{case} (format /1)": (_as_format_1(tamper), kind)
+                              for case, (tamper, kind) in TAMPERS_V1.items()}}
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERS_BOTH))
 def test_tampering_with_any_part_fails_with_the_same_verdict_in_both_verifiers(
     case: str, bundle_file: Path, other_bundle: dict[str, Any], tmp_path: Path,
 ) -> None:
-    tamper, kind = TAMPERS[case]
+    tamper, kind = TAMPERS_BOTH[case]
     data = json.loads(bundle_file.read_text(encoding="utf-8"))
     tamper(data, copy.deepcopy(other_bundle))
     path = write_json(tmp_path / "tampered.json", data)

@@ -156,6 +156,29 @@ def test_the_witness_cosigns_extensions_and_refuses_everything_else(tmp_path: Pa
     witness.close()
 
 
+def test_a_witness_refuses_the_same_size_and_root_with_another_index_of_heads(
+        tmp_path: Path) -> None:
+    """Same tree, another heads line: a split view of the index, refused (409, split view);
+    the checkpoint it cosigned, sent again, is still cosigned."""
+    from creditledger.crypto.heads import heads_line
+    from creditledger.crypto.merkle import root_from_hashes
+
+    log, leaves = fixed_key(1), _tree(8)
+    witness = Witness.init(tmp_path / "w.db", "w", fixed_key(2))
+    witness.follow(ORIGIN, log.public_key)
+
+    def note(index_root: bytes) -> str:
+        return sign_checkpoint(Checkpoint(ORIGIN, 8, root_from_hashes(leaves),
+                                          (heads_line(index_root),)), [log])
+
+    witness.add_checkpoint(AddCheckpoint(0, (), note(b"\x01" * 32)))
+    witness.add_checkpoint(AddCheckpoint(8, (), note(b"\x01" * 32)))  # the same body again
+    with pytest.raises(WitnessConflictError) as split:
+        witness.add_checkpoint(AddCheckpoint(8, (), note(b"\x02" * 32)))
+    assert split.value.split_view and split.value.status == 409
+    witness.close()
+
+
 def test_a_restarted_witness_keeps_its_state_and_never_cosigns_two_roots_at_one_size(
         tmp_path: Path) -> None:
     log, wkey = fixed_key(1), fixed_key(2)

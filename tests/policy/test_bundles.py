@@ -43,7 +43,26 @@ def test_a_certificate_imported_result_carries_its_evidence_and_names_its_signer
 
 
 def without_evidence(data: dict[str, Any]) -> dict[str, Any]:
-    return {**data, "aggregates": [a for a in data["aggregates"] if a["role"] != "evidence"]}
+    """The bundle without its evidence, as format /1 (no head proofs: the write policy is what
+    fails then; a /2 bundle without it fails completeness first, see below)."""
+    kept = [a for a in data["aggregates"] if a["role"] != "evidence"]
+    stripped = {**data, "aggregates": kept, "format": "creditledger-bundle/1"}
+    del stripped["heads"]
+    return stripped
+
+
+def test_without_its_evidence_a_complete_bundle_fails_its_head_proofs_in_both_verifiers(
+    a1_bundle: Path, tmp_path: Path,
+) -> None:
+    data = json.loads(a1_bundle.read_text(encoding="utf-8"))
+    evidence = [a["originator_id"] for a in data["aggregates"] if a["role"] == "evidence"]
+    stripped = write_json(tmp_path / "stripped.json", {**data, "aggregates": [
+        a for a in data["aggregates"] if a["role"] != "evidence"]})
+    with pytest.raises(BundleVerificationError, match="bad-index-proof") as failed:
+        verify_bundle(Bundle.load(stripped))
+    assert failed.value.fault.aggregate in evidence
+    result = standalone(str(stripped))
+    assert result.returncode == 1 and "bad-index-proof" in result.stdout, result.stdout
 
 
 def test_without_its_evidence_the_result_is_an_unauthorised_write_in_both_verifiers(

@@ -23,7 +23,14 @@ import msgspec
 
 from creditledger.audit.checkpoints import read_genesis, recorded_checkpoints
 from creditledger.audit.documents import read_typed
-from creditledger.crypto.note import open_checkpoint, origin_for
+from creditledger.crypto.heads import (
+    HeadProof,
+    InvalidHeadProof,
+    Leaf,
+    heads_root_of,
+    verify_head_proof,
+)
+from creditledger.crypto.note import Checkpoint, open_checkpoint, origin_for
 from creditledger.domain.alliance import CertificateRecognition
 from creditledger.domain.alliance.values import alliance_id
 from creditledger.domain.credential_status import status_entry_id
@@ -34,10 +41,14 @@ from creditledger.errors import (
     NotFoundError,
     UnusableLedgerError,
 )
+from creditledger.store.heads import StoredIndex
 from creditledger.store.registry import registry_id
 from creditledger.store.tree import LedgerTree
 
-BUNDLE_FORMAT = "creditledger-bundle/1"
+BUNDLE_FORMAT = "creditledger-bundle/2"
+"""What :func:`build_bundle` writes: ``/1`` plus ``heads``, the index proofs (completeness)."""
+BUNDLE_FORMAT_1 = "creditledger-bundle/1"
+"""Still read: verifies as before, its completeness "not proven"."""
 ROLES = ("account", "achievement", "transfers", "evidence")
 """The aggregates of a bundle: the learner's account, each achievement credited to it, the
 learner's transfer ledger, and *evidence*: aggregates the write policy needs to check the others
@@ -89,10 +100,43 @@ class BundleAggregate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     events: list[BundleEvent]
 
 
-class Bundle(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A learner's verifiable transcript (JSON: bytes are standard base64)."""
+class BundleOtherLeaf(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The leaf of another aggregate found where an absent one would be."""
 
-    format: str = BUNDLE_FORMAT
+    key: bytes
+    version: int
+    head: bytes
+
+
+class BundleHeadProof(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An aggregate's head in the checkpoint's index of heads, with its proof (``version`` 0
+    and an empty ``head``: the aggregate is absent; see docs/completeness.md)."""
+
+    originator_id: str
+    version: int
+    head: bytes
+    siblings: list[bytes]
+    other: BundleOtherLeaf | None
+
+    def proof(self) -> HeadProof:
+        other = None if self.other is None else Leaf(self.other.key, self.other.version,
+                                                     self.other.head)
+        return HeadProof(self.originator_id, self.version, self.head, tuple(self.siblings),
+                         other)
+
+    @classmethod
+    def of(cls, proof: HeadProof) -> BundleHeadProof:
+        other = None if proof.other is None else BundleOtherLeaf(
+            key=proof.other.key, version=proof.other.version, head=proof.other.head)
+        return cls(originator_id=proof.originator_id, version=proof.version, head=proof.head,
+                   siblings=list(proof.siblings), other=other)
+
+
+class Bundle(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A learner's verifiable transcript (JSON: bytes are standard base64). ``heads`` is there
+    in format ``/2`` only (an empty list when the checkpoint predates the index)."""
+
+    format: str
     ledger_id: str
     learner_id: str
     root_key: bytes
@@ -100,6 +144,7 @@ class Bundle(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     registry: list[BundleEvent]
     aggregates: list[BundleAggregate]
     commits: list[BundleCommit]
+    heads: list[BundleHeadProof] | None = None
 
     def to_json(self) -> bytes:
         return msgspec.json.format(msgspec.json.encode(self), indent=1) + b"\n"
@@ -107,7 +152,10 @@ class Bundle(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     @classmethod
     def from_json(cls, data: bytes) -> Bundle:
         """Parse a bundle; :class:`UnusableLedgerError` if it is not exactly one."""
-        bundle = read_typed(data, cls, "bundle", BUNDLE_FORMAT)
+        bundle = read_typed(data, cls, "bundle", (BUNDLE_FORMAT, BUNDLE_FORMAT_1))
+        if (bundle.heads is None) != (bundle.format == BUNDLE_FORMAT_1):
+            raise UnusableLedgerError(f"bundle: {BUNDLE_FORMAT} has heads, {BUNDLE_FORMAT_1} "
+                                      "has none")
         bad = [a.role for a in bundle.aggregates if a.role not in ROLES]
         if bad:
             raise UnusableLedgerError(f"bundle: unknown aggregate role {bad[0]!r}")
@@ -131,7 +179,10 @@ def build_bundle(path: str | Path, learner_id: str, checkpoint: str | None = Non
     """The transcript bundle of ``learner_id``, proven against ``checkpoint`` (a signed note).
 
     By default the ledger's last recorded checkpoint is used. Events recorded after it are not
-    in the bundle: publish a new checkpoint first to include them.
+    in the bundle: publish a new checkpoint first to include them. Each aggregate's head at the
+    checkpoint comes with its proof in the checkpoint's index of heads, and the learner's
+    transfer ledger's absence when there is none (``heads``: empty for a checkpoint that
+    predates the index).
     """
     with LedgerTree.open(path) as tree, tree.snapshot():
         conn = tree.conn
@@ -159,7 +210,7 @@ def build_bundle(path: str | Path, learner_id: str, checkpoint: str | None = Non
         if not account.events:
             raise NotFoundError("learner", learner_id, "learner_id")
         aggregates = [account]
-        for aid in _credited(account):
+        for aid in credited_achievements(account):
             aggregates.append(BundleAggregate(role="achievement", originator_id=aid,
                                               events=events_of(aid)))
         transfers = natural_key_id("credit-transfers", learner_id).hex
@@ -170,14 +221,47 @@ def build_bundle(path: str | Path, learner_id: str, checkpoint: str | None = Non
         for oid in _evidence(conn, aggregates):
             aggregates.append(BundleAggregate(role="evidence", originator_id=oid,
                                               events=events_of(oid)))
+        heads = _head_proofs(tree, cp, aggregates, transfers)
         seqs = {e.commit_seq for a in aggregates for e in a.events}
         rows = _registry_rows(conn, ledger_id, seqs, root_key.key_id, cp.size)
         registry = [_event(row, tree.inclusion_proof(row[0] - 1, cp.size)) for row in rows]
         seqs |= {e.commit_seq for e in registry}
         commits = [_commit(conn, seq) for seq in sorted(seqs)]
-    return Bundle(ledger_id=ledger_id, learner_id=learner_id, root_key=root_key.raw,
-                  checkpoint=checkpoint, registry=registry, aggregates=aggregates,
-                  commits=commits)
+    return Bundle(format=BUNDLE_FORMAT, ledger_id=ledger_id, learner_id=learner_id,
+                  root_key=root_key.raw, checkpoint=checkpoint, registry=registry,
+                  aggregates=aggregates, commits=commits, heads=heads)
+
+
+def _head_proofs(tree: LedgerTree, cp: Checkpoint, aggregates: list[BundleAggregate],
+                 transfers: str) -> list[BundleHeadProof]:
+    """The index proof of each aggregate's head (and of the transfer ledger's absence, if the
+    bundle holds none), read from the stored index at the checkpoint's size and checked
+    against its heads line: a builder never hands out a proof that does not verify."""
+    try:
+        root = heads_root_of(cp.extensions)
+    except InvalidHeadProof as e:
+        raise InconsistentLedgerError(f"the checkpoint's index of heads: {e}") from e
+    if root is None:
+        return []
+    index = StoredIndex(tree.conn, cp.size)
+    if not tree.reader.has_table("heads_nodes") or index.root() != root:
+        raise InconsistentLedgerError(
+            f"the ledger's index of heads at {cp.size} events does not match the checkpoint")
+    wanted = [(a.originator_id, len(a.events), a.events[-1].hash) for a in aggregates]
+    if all(a.role != "transfers" for a in aggregates):
+        wanted.append((transfers, 0, b""))
+    proofs = []
+    for oid, version, head in wanted:
+        proof = index.prove(oid)
+        try:
+            verify_head_proof(proof, root)
+        except InvalidHeadProof as e:
+            raise InconsistentLedgerError(f"the index proof of {oid}: {e}") from e
+        if (proof.version, proof.head) != (version, head):
+            raise InconsistentLedgerError(
+                f"the index of heads gives {oid} version {proof.version}, the events {version}")
+        proofs.append(BundleHeadProof.of(proof))
+    return proofs
 
 
 def events_after(path: str | Path, learner_id: str, size: int) -> int:
@@ -197,7 +281,9 @@ def _event(row: Any, proof: list[bytes]) -> BundleEvent:
                        proof=proof)
 
 
-def _credited(account: BundleAggregate) -> list[str]:
+def credited_achievements(account: BundleAggregate) -> list[str]:
+    """The achievements the account's ``Credited`` events name, in order (raises on an
+    undecodable credit entry)."""
     found: list[str] = []
     for e in account.events:
         if e.topic == CREDITED:

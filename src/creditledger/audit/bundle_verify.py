@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +28,10 @@ from creditledger.audit.bundle import (
     BundleCommit,
     BundleEvent,
 )
+from creditledger.audit.bundle_complete import check_completeness, check_fresh
+from creditledger.audit.bundle_faults import BundleFault as BundleFault
+from creditledger.audit.bundle_faults import BundleFaultKind
+from creditledger.audit.bundle_faults import fault_error as _fail
 from creditledger.audit.cosigning import count_cosignatures
 from creditledger.crypto.cosignature import WitnessKey
 from creditledger.crypto.keys import InvalidSignature, PublicKey
@@ -37,7 +40,7 @@ from creditledger.crypto.note import open_checkpoint, origin_for
 from creditledger.domain.ids import achievement_id, learner_account_id, natural_key_id
 from creditledger.domain.policy import Owners, Role, Signer, check_commit
 from creditledger.domain.values import is_sealed
-from creditledger.errors import BundleVerificationError, CheckpointError, UnusableLedgerError
+from creditledger.errors import CheckpointError, UnusableLedgerError
 from creditledger.store.format import ZERO_HASH, link_hash
 from creditledger.store.mapper import decode_state
 from creditledger.store.permissions import commit_events
@@ -48,48 +51,6 @@ from creditledger.store.registry import (
     KeyProblem,
     registry_id,
 )
-
-
-class BundleFaultKind(StrEnum):
-    """Why a bundle fails verification (the standalone verifier uses the same names)."""
-
-    ROOT_KEY_MISMATCH = "root-key-mismatch"
-    BAD_CHECKPOINT = "bad-checkpoint"
-    HASH_MISMATCH = "hash-mismatch"
-    NOT_COVERED = "not-covered-by-checkpoint"
-    BAD_INCLUSION = "bad-inclusion-proof"
-    MISSING_COMMIT = "missing-commit"
-    NOT_IN_COMMIT = "not-in-commit"
-    BAD_GENESIS = "bad-genesis"
-    REGISTRY = "registry-violation"
-    UNKNOWN_KEY = "unknown-key"
-    KEY_NOT_YET_VALID = "key-not-yet-valid"
-    KEY_REVOKED = "key-revoked"
-    BAD_SIGNATURE = "bad-signature"
-    VERSION_GAP = "aggregate-version-gap"
-    AGGREGATE_LINK = "broken-aggregate-link"
-    WRONG_LEARNER = "wrong-learner"
-    INCOMPLETE = "incomplete-transcript"
-    UNREADABLE = "unreadable-content"
-    UNAUTHORISED = "unauthorised-write"
-    NO_QUORUM = "no-witness-quorum"  # witness cosignatures (not in the standalone verifier)
-
-
-@dataclass(frozen=True)
-class BundleFault:
-    """The first problem found: its kind, a sentence, and where (position, aggregate)."""
-
-    kind: BundleFaultKind
-    detail: str
-    position: int | None = None
-    aggregate: str | None = None
-
-    def __str__(self) -> str:
-        where = f" at position {self.position}" if self.position is not None else ""
-        agg = f" (aggregate {self.aggregate})" if self.aggregate else ""
-        return f"{self.kind.value}{where}{agg}: {self.detail}"
-
-
 
 
 @dataclass(frozen=True)
@@ -104,6 +65,11 @@ class BundleReport:
     events: int
     lines: list[str] = field(default_factory=list)
     cosigned_by: dict[str, int] = field(default_factory=dict)  # witness name -> timestamp
+    complete: bool = False
+    """Proven complete: every aggregate the account names is held up to its head in the
+    checkpoint's index of heads. False: not proven (format /1, or a checkpoint that predates
+    the index); the CLI then exits 3."""
+    completeness: str = ""
 
 
 _KEY_FAULTS = {
@@ -111,11 +77,6 @@ _KEY_FAULTS = {
     KeyProblem.NOT_YET_VALID: BundleFaultKind.KEY_NOT_YET_VALID,
     KeyProblem.REVOKED: BundleFaultKind.KEY_REVOKED,
 }
-
-
-def _fail(kind: BundleFaultKind, detail: str, position: int | None = None,
-          aggregate: str | None = None) -> BundleVerificationError:
-    return BundleVerificationError(BundleFault(kind, detail, position, aggregate))
 
 
 @dataclass(frozen=True)
@@ -130,22 +91,25 @@ class WitnessPolicy:
 
 
 def verify_bundle(bundle: Bundle, root_key: PublicKey | None = None,
-                  witnesses: WitnessPolicy | None = None) -> BundleReport:
+                  witnesses: WitnessPolicy | None = None,
+                  held_checkpoint: str | None = None) -> BundleReport:
     """Check every part of ``bundle``; return what it proves or raise the first fault.
 
     Without ``root_key`` the root key the bundle names is trusted (``root_key_pinned`` is then
-    False). With ``witnesses``, the checkpoint must carry a quorum of their cosignatures.
-    Raises :class:`BundleVerificationError`.
+    False). With ``witnesses``, the checkpoint must carry a quorum of their cosignatures. With
+    ``held_checkpoint`` (a newer checkpoint the receiver holds, signed by the same root key),
+    a bundle proven against a smaller size is stale (``stale-checkpoint``). Raises
+    :class:`BundleVerificationError`.
     """
     try:
-        return _verify(bundle, root_key, witnesses)
+        return _verify(bundle, root_key, witnesses, held_checkpoint)
     except OverflowError as e:  # a field beyond 64 bits cannot be a ledger's: unusable input,
         # as the standalone verifier says (msgpack refuses to encode it for the link hash)
         raise UnusableLedgerError(f"bundle: integer out of range ({e})") from e
 
 
-def _verify(bundle: Bundle, root_key: PublicKey | None,
-            witnesses: WitnessPolicy | None) -> BundleReport:
+def _verify(bundle: Bundle, root_key: PublicKey | None, witnesses: WitnessPolicy | None,
+            held_checkpoint: str | None) -> BundleReport:
     try:
         named = PublicKey(bundle.root_key)
     except ValueError as e:
@@ -157,6 +121,8 @@ def _verify(bundle: Bundle, root_key: PublicKey | None,
         cp = open_checkpoint(bundle.checkpoint, origin_for(bundle.ledger_id), [named])
     except CheckpointError as e:
         raise _fail(BundleFaultKind.BAD_CHECKPOINT, str(e)) from e
+    if held_checkpoint is not None:
+        check_fresh(cp, held_checkpoint, bundle.ledger_id, named)
     commits = {c.seq: c for c in bundle.commits}
     if len(commits) != len(bundle.commits):
         raise UnusableLedgerError("bundle: a commit is listed twice")
@@ -168,6 +134,7 @@ def _verify(bundle: Bundle, root_key: PublicKey | None,
     _check_commits(bundle, named, commits)
     for aggregate in bundle.aggregates:
         _check_links(aggregate)
+    completeness = check_completeness(bundle, cp)
     lines = _check_transcript(bundle)
     signers = _check_writers(bundle, named, commits)
     cosigned = {} if witnesses is None else _check_quorum(bundle.checkpoint, witnesses)
@@ -175,7 +142,11 @@ def _verify(bundle: Bundle, root_key: PublicKey | None,
         ledger_id=bundle.ledger_id, learner_id=bundle.learner_id, root_key_id=named.key_id,
         root_key_pinned=root_key is not None, checkpoint_size=cp.size,
         events=sum(len(a.events) for a in bundle.aggregates),
-        lines=[line.render(signers) for line in lines], cosigned_by=cosigned)
+        lines=[line.render(signers) for line in lines], cosigned_by=cosigned,
+        complete=completeness is not None,
+        completeness=completeness or "completeness: NOT proven (a bundle of format /1, or a "
+        "checkpoint that predates the index of heads): ask for a bundle against a newer "
+        "checkpoint")
 
 
 def _check_quorum(note: str, policy: WitnessPolicy) -> dict[str, int]:

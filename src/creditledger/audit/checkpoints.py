@@ -26,6 +26,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 
 from creditledger.audit.documents import read_typed
+from creditledger.crypto.heads import heads_line
 from creditledger.crypto.keys import PublicKey, SigningKey
 from creditledger.crypto.merkle import InvalidProof, verify_consistency
 from creditledger.crypto.note import Checkpoint, open_checkpoint, origin_for, sign_checkpoint
@@ -37,6 +38,7 @@ from creditledger.errors import (
     NotAuthorisedError,
     UnusableLedgerError,
 )
+from creditledger.store.heads import update_index
 from creditledger.store.mapper import decode_state
 from creditledger.store.readers import Queryable
 from creditledger.store.registry import GENESIS_TOPIC
@@ -127,6 +129,12 @@ def publish_checkpoint(
     extend the last recorded one. On PostgreSQL the verification, the root and the check
     against the last checkpoint read one snapshot; the checkpoint is then recorded by a
     commit of its own, after whatever other schools committed meanwhile.
+
+    The checkpoint commits to the index of heads at its size (an extension line
+    ``creditledger-heads/1 <root>``, see docs/completeness.md): the stored index is first
+    brought to that size, in a write transaction of its own (:func:`~creditledger.store.heads.
+    update_index`). :class:`~creditledger.errors.ConcurrentWriteError` if a checkpoint of a
+    larger size was published meanwhile.
     """
     from creditledger.audit.verify import verify_reader
     from creditledger.store.ledger import Ledger
@@ -148,10 +156,11 @@ def publish_checkpoint(
             previous = recorded_checkpoints(tree.conn, ledger_id)
             if previous:
                 _check_extends(tree, previous[-1], size, root)
-    checkpoint = Checkpoint(origin_for(ledger_id), size, root)
-    note = sign_checkpoint(checkpoint, keys)
     ledger = Ledger.open(path)
     try:
+        heads_root = update_index(ledger.recorder, size)
+        checkpoint = Checkpoint(origin_for(ledger_id), size, root, (heads_line(heads_root),))
+        note = sign_checkpoint(checkpoint, keys)
         try:
             log: CheckpointLog = ledger.repository.get(checkpoint_log_id(ledger_id))
         except AggregateNotFoundError:

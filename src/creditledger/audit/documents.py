@@ -75,7 +75,8 @@ def _check_depth(value: Any, what: str) -> None:
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
-def read_typed(data: bytes, cls: type[T], what: str, document_format: str) -> T:
+def read_typed(data: bytes, cls: type[T], what: str,
+               document_format: str | tuple[str, ...]) -> T:
     """A document of the library's format ``document_format`` as a ``cls`` (a msgspec Struct
     with a ``format`` field); :class:`~creditledger.errors.UnusableLedgerError` if it is not
     exactly one, as the library writes it."""
@@ -83,8 +84,9 @@ def read_typed(data: bytes, cls: type[T], what: str, document_format: str) -> T:
         value = read_document(data, what)
     except ValidationError as e:
         raise UnusableLedgerError(str(e)) from None
-    if value.get("format") != document_format:
-        raise UnusableLedgerError(f"{what}: not a {document_format} document "
+    formats = (document_format,) if isinstance(document_format, str) else document_format
+    if value.get("format") not in formats:
+        raise UnusableLedgerError(f"{what}: not a {' or '.join(formats)} document "
                                   f"(format {value.get('format')!r})")
     try:
         parsed = msgspec.json.decode(data, type=cls)

@@ -29,6 +29,7 @@ from typing import Any
 
 from creditledger.crypto.merkle import InvalidProof
 from creditledger.errors import ConflictError, CorruptTreeError, UnusableLedgerError
+from creditledger.store.heads import SQLITE_HEADS_SCHEMA
 from creditledger.store.merkle import MERKLE_SCHEMA
 from creditledger.store.readers import PostgresReader, is_postgres_target
 from creditledger.store.sqlite import SCHEMA
@@ -44,6 +45,8 @@ _TABLES: tuple[tuple[str, str, str], ...] = (
     ("ledger_commits", "seq, first_position, event_count, committed_at, key_id, signature",
                        "seq"),
     ("merkle_nodes", "level, idx, hash", "level, idx"),
+    ("heads_nodes", "depth, prefix, size, kind, key_or_left, head_or_right, version",
+     "depth, prefix, size"),  # none in a ledger from before the index of heads
 )
 """(table, columns, order): every table of a ledger, its columns as both backends name them."""
 
@@ -120,11 +123,14 @@ def _copy(reader: PostgresReader, path: Path) -> dict[str, int]:
         conn.execute("PRAGMA journal_mode=OFF")
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("BEGIN")
-        for statement in (*SCHEMA, *MERKLE_SCHEMA):
+        for statement in (*SCHEMA, *MERKLE_SCHEMA, *SQLITE_HEADS_SCHEMA):
             if not statement.startswith("INSERT"):  # ledger_info's rows come from the source
                 conn.execute(statement)
         counts: dict[str, int] = {}
         for table, columns, order in _TABLES:
+            if not reader.has_table(table):
+                counts[table] = 0
+                continue
             rows = reader.scan(f"SELECT {columns} FROM {table} ORDER BY {order}")
             insert = (f"INSERT INTO {table} ({columns}) VALUES "
                       f"({','.join('?' * (columns.count(',') + 1))})")

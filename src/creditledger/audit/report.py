@@ -33,6 +33,9 @@ class FaultKind(StrEnum):
     MALFORMED_ROW = "malformed-row"
     NON_CANONICAL_TOPIC = "non-canonical-topic"
     UNAUTHORISED = "unauthorised-write"
+    CHECKPOINT = "bad-checkpoint"
+    HEADS_MISMATCH = "heads-index-mismatch"
+    HEADS_STORE_MISMATCH = "heads-store-mismatch"
 
 
 KEY_FAULTS = {

@@ -26,6 +26,7 @@ import os
 from pathlib import Path
 
 from creditledger.audit.head import SignedHead
+from creditledger.audit.heads_check import check_checkpoints
 from creditledger.audit.report import Fault, FaultKind, VerifyReport
 from creditledger.audit.walker import Progress, Walker
 from creditledger.crypto.keys import PublicKey, SigningKey
@@ -76,6 +77,8 @@ def verify_reader(
         try:
             walker.run(ledger_id_info)
             fault = walker.head_fault(against) if against is not None else None
+            if walker.fault is None and fault is None:
+                fault = check_checkpoints(reader)
         finally:
             walker.close()
     report = walker.report(reader.where, against, walker.fault or fault)

@@ -156,7 +156,7 @@ class Witness:
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")  # check and record under one write lock
         try:
-            row = cur.execute("SELECT log_key, size, root FROM logs WHERE origin=?",
+            row = cur.execute("SELECT log_key, size, root, note FROM logs WHERE origin=?",
                               (origin,)).fetchone()
             if row is None:
                 raise WitnessError(f"this witness does not follow the log {origin}", 404)
@@ -167,6 +167,11 @@ class Witness:
                 raise WitnessError(f"not signed by the log's key: {e}", 403) from e
             self._check(request, checkpoint.size, checkpoint.root, latest,
                         None if root is None else bytes(root))
+            if checkpoint.size == latest and row[3] is not None \
+                    and SignedNote.parse(row[3]).text != note.text:
+                raise WitnessConflictError(  # e.g. another index of heads (its extension line)
+                    f"split view: the witness cosigned another checkpoint body at size {latest} "
+                    "(same root, other extension lines)", latest, split_view=True)
             stamp = int(time.time()) if now is None else now
             cur.execute("UPDATE logs SET size=?, root=?, note=?, cosigned_at=? WHERE origin=?",
                         (checkpoint.size, checkpoint.root, request.checkpoint, stamp, origin))

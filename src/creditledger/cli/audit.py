@@ -1,6 +1,7 @@
 """The auditor toolkit's commands: ``checkpoint``, ``consistency``, ``verify-consistency``,
-``prove`` and ``verify-bundle`` (exit 0 done or intact, 1 fails verification, 2 unusable input),
-and ``verifier-page`` (the same checks in one offline HTML page).
+``prove`` and ``verify-bundle`` (exit 0 done or intact, 1 fails verification or is stale, 2
+unusable input, 3 intact but not proven complete), and ``verifier-page`` (the same checks in
+one offline HTML page).
 """
 
 from __future__ import annotations
@@ -165,6 +166,12 @@ def prove_command(
     events = sum(len(a.events) for a in bundle.aggregates)
     write_output(bundle.to_json(), output, f"bundle of {learner}: {events} events in "
            f"{len(bundle.aggregates)} aggregates, proven against the checkpoint of {size} events,")
+    if bundle.heads:
+        err.print(escape(shown(f"complete: with the index proofs of {len(bundle.heads)} heads "
+                               "(every aggregate the account names, at the checkpoint)")))
+    else:
+        err.print(escape(shown("completeness: NOT provable: the checkpoint predates the index "
+                               "of heads; publish a new checkpoint (creditledger checkpoint)")))
     if later:
         err.print(escape(shown(
             f"note: {later} later events of {learner} are not covered by that checkpoint; "
@@ -184,10 +191,14 @@ def verify_bundle_command(
     max_age: Annotated[str | None, typer.Option(
         "--max-age", metavar="DURATION", help="Only count cosignatures younger than this "
         "(24h, 7d, 90m...).")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", metavar="FILE", help="A newer checkpoint you hold (from witnesses or "
+        "tiles): a bundle proven against an older one is stale (exit 1).")] = None,
     fmt: FormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check a transcript bundle offline (exit 0 intact, 1 fails, 2 unusable)."""
+    """Check a transcript bundle offline (exit 0 intact and complete, 1 fails or stale,
+    2 unusable, 3 intact but not proven complete)."""
     from creditledger.audit.bundle import Bundle
     from creditledger.audit.bundle_verify import verify_bundle
     from creditledger.errors import BundleVerificationError
@@ -196,7 +207,8 @@ def verify_bundle_command(
     try:
         pinned = pinned_key(root_key)
         policy = _witness_policy(witness or [], quorum, max_age)
-        report = verify_bundle(Bundle.load(bundle), pinned, policy)
+        held = read_text(checkpoint, "checkpoint") if checkpoint is not None else None
+        report = verify_bundle(Bundle.load(bundle), pinned, policy, held)
     except BundleVerificationError as e:
         if shape is Format.table:
             tampered(str(e.fault))
@@ -208,6 +220,8 @@ def verify_bundle_command(
     data = {"intact": True, **asdict(report)}
     if shape is not Format.table:
         emit_report(data, shape, lambda: [])
+        if not report.complete:
+            raise typer.Exit(3)
         return
     out.print("[bold green]intact[/]: " + escape(shown(
         f"transcript of learner {report.learner_id} in ledger {report.ledger_id}: "
@@ -217,8 +231,11 @@ def verify_bundle_command(
     if report.cosigned_by:
         out.print(escape(shown("cosigned by witnesses " + ", ".join(
             f"{name} (at {stamp})" for name, stamp in sorted(report.cosigned_by.items())))))
+    out.print(escape(shown(report.completeness)))
     for line in report.lines:
         out.print(escape(shown(line)))
+    if not report.complete:
+        raise typer.Exit(3)
 
 
 def verifier_page_command(

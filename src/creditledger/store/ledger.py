@@ -740,7 +740,8 @@ def _pg_existing(recorder: Any) -> tuple[bool, bool]:
 
 
 PG_LEDGER_OBJECTS = (
-    "DROP TABLE IF EXISTS ledger_info, stored_events, ledger_commits, merkle_nodes CASCADE",
+    "DROP TABLE IF EXISTS ledger_info, stored_events, ledger_commits, merkle_nodes,"
+    " heads_nodes CASCADE",
     "DROP FUNCTION IF EXISTS creditledger_append_only(), creditledger_merkle_fence()",
 )
 """What :data:`creditledger.store.postgres.PG_SCHEMA` makes in a schema that was there before."""

@@ -253,5 +253,7 @@ class MerkleSQLiteApplicationRecorder(MerkleWriter, ChainedSQLiteApplicationReco
         self._init_tree()
 
     def construct_create_table_statements(self) -> list[str]:
-        """The base schema plus ``merkle_nodes`` and its append-only triggers."""
-        return [*super().construct_create_table_statements(), *MERKLE_SCHEMA]
+        """The base schema plus ``merkle_nodes``, ``heads_nodes`` and their append-only
+        triggers."""
+        return [*super().construct_create_table_statements(), *MERKLE_SCHEMA,
+                *self.heads_schema]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -41,6 +42,7 @@ from creditledger.errors import (
     ValidationError,
 )
 from creditledger.store.chain import APPEND_ONLY, ChainWriter, _id_text, notifications_query
+from creditledger.store.heads import PG_HEADS_SCHEMA
 from creditledger.store.mapper import LedgerMapper
 from creditledger.store.merkle import LOW_LEVELS, MERKLE_FENCE, MerkleWriter
 from creditledger.store.postgres_connect import (
@@ -97,7 +99,7 @@ PG_SCHEMA = [
     f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
     "FOR EACH STATEMENT EXECUTE FUNCTION creditledger_append_only()"
     for table in ("stored_events", "ledger_commits", "ledger_info", "merkle_nodes")
-]
+] + PG_HEADS_SCHEMA
 """The ledger's tables: the same columns as on SQLite, append-only by triggers."""
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -176,6 +178,9 @@ class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_e
     """Writes every commit as chained event rows plus one signed commit row
     (see :class:`~.chain.ChainWriter`), under ``LOCK TABLE ... EXCLUSIVE``."""
 
+    heads_schema = PG_HEADS_SCHEMA
+    heads_exists = "SELECT to_regclass('heads_nodes')"
+
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events") -> None:
         """Use ``datastore``'s schema (``POSTGRES_SCHEMA``); ``events_table_name`` is ignored."""
@@ -248,6 +253,20 @@ class ChainedPostgresApplicationRecorder(  # type: ignore[misc]  # our _insert_e
                                                     TransactionStatus.INERROR):
                     conn.rollback()  # an error stopped it before COMMIT: write none of it
             return positions
+
+    @contextmanager
+    def write_lock(self) -> Iterator[QmarkCursor]:
+        """A transaction under the lock every commit takes (``LOCK TABLE stored_events IN
+        EXCLUSIVE MODE``, with the commits' lock timeout): for derived rows written apart from
+        any commit (the index of heads). ``?`` statements, rows as tuples."""
+        with unavailable_as_error("writing to the ledger", writing=True,
+                                  datastore=self.datastore), \
+                self.datastore.get_connection() as conn:
+            set_timeout, lock, _ = self._commit_statements(conn)
+            with conn.transaction(), conn.cursor(row_factory=tuple_row) as raw:
+                raw.execute(set_timeout)
+                raw.execute(lock)
+                yield QmarkCursor(raw)
 
     def _commit_statements(self, conn: psycopg.Connection[Any]) -> tuple[bytes, bytes, bytes]:
         """``SET LOCAL lock_timeout``, ``LOCK TABLE`` and ``NOTIFY``, composed once."""

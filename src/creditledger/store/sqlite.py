@@ -44,6 +44,7 @@ from creditledger.errors import (
     UnusableLedgerError,
 )
 from creditledger.store.chain import APPEND_ONLY, ChainWriter, notifications_query
+from creditledger.store.heads import SQLITE_HEADS_SCHEMA
 from creditledger.store.readers import read_only_uri
 
 STATEMENT_CACHE_SIZE = 128
@@ -181,6 +182,9 @@ class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
     """Writes every commit as chained event rows plus one signed commit row
     (see :class:`~creditledger.store.chain.ChainWriter`), in a ``BEGIN IMMEDIATE`` transaction."""
 
+    heads_schema = SQLITE_HEADS_SCHEMA
+    heads_exists = "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='heads_nodes'"
+
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         pool = datastore.pool
         if type(pool) is SQLiteConnectionPool:  # the pool eventsourcing's factory makes
@@ -226,6 +230,18 @@ class ChainedSQLiteApplicationRecorder(ChainWriter, SQLiteApplicationRecorder):
             curs,
         ):
             return self._insert_events(curs, stored_events, **kwargs)
+
+    @contextmanager
+    def write_lock(self) -> Iterator[SQLiteCursor]:
+        """A write transaction under the lock every commit takes (``BEGIN IMMEDIATE``): for
+        derived rows written apart from any commit (the index of heads)."""
+        with (
+            file_errors(self.where),
+            self.datastore.get_connection(commit=True) as conn,
+            _ImmediateTransaction(conn, commit=True, timeout=self._lock_timeout) as curs,
+            curs,
+        ):
+            yield curs
 
     # -- reading ---------------------------------------------------------------------------
 

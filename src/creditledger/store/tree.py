@@ -135,7 +135,7 @@ class LedgerTree:
 
     def recomputed_root(self, size: int) -> bytes:
         """The root of the first ``size`` events from their hashes alone (not the stored nodes)."""
-        tree = MerkleTree(_NullStore())
+        tree = MerkleTree(NullStore())
         chunk: list[bytes] = []
         for (h,) in self.reader.scan(
                 "SELECT hash FROM stored_events WHERE position<=? ORDER BY position", (size,)):
@@ -149,7 +149,7 @@ class LedgerTree:
         return tree.root()
 
 
-class _NullStore:
+class NullStore:
     """A store that keeps nothing: for computing roots of appended leaves only."""
 
     def get(self, level: int, index: int) -> bytes:

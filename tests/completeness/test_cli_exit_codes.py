@@ -1,0 +1,77 @@
+"""``verify-bundle`` exit codes for completeness: 0 complete, 1 incomplete or stale, 3 intact but
+not proven complete (format /1); the standalone verifier exits the same."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from creditledger.audit.bundle import build_bundle
+from creditledger.audit.checkpoints import publish_checkpoint
+from tests.audit.helpers import Bank, build_bank, cli, standalone, write_json
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
+    return build_bank(tmp_path_factory.mktemp("bank"))
+
+
+@pytest.fixture(scope="module")
+def bundle(bank: Bank, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("b") / "s1.json"
+    path.write_bytes(build_bundle(bank.path, "S1").to_json())
+    return path
+
+
+def both(*args: str) -> tuple[int, str, int, str]:
+    ours, theirs = cli("verify-bundle", *args), standalone(*args)
+    return ours.exit_code, ours.stdout, theirs.returncode, theirs.stdout
+
+
+def test_a_complete_bundle_exits_0_and_says_complete(bundle: Path, bank: Bank) -> None:
+    code, out, scode, sout = both(str(bundle), "--root-key", str(bank.root_pub))
+    assert (code, scode) == (0, 0)
+    assert "\ncomplete: 3 aggregates" in out and "\ncomplete: 3 aggregates" in sout
+
+
+def test_a_bundle_missing_its_last_event_exits_1_naming_the_aggregate(
+        bundle: Path, tmp_path: Path) -> None:
+    data = json.loads(bundle.read_text())
+    account = data["aggregates"][0]
+    del account["events"][-1]
+    code, out, scode, sout = both(str(write_json(tmp_path / "cut.json", data)))
+    assert (code, scode) == (1, 1)
+    for text in (out, sout):
+        assert text.startswith("TAMPERED: incomplete-aggregate")
+        assert f"account {account['originator_id']} holds versions 1..3" in text
+
+
+def test_a_bundle_older_than_the_checkpoint_held_exits_1_stale(
+        bundle: Path, bank: Bank, tmp_path: Path) -> None:
+    newer = tmp_path / "newer.txt"
+    newer.write_text(publish_checkpoint(bank.path, [bank.world.root]).note)
+    code, out, scode, sout = both(str(bundle), "--checkpoint", str(newer))
+    assert (code, scode) == (1, 1)
+    assert "stale-checkpoint" in out and "stale-checkpoint" in sout
+    assert "ask for a bundle at" in out
+
+
+def test_a_bundle_of_format_1_is_intact_but_not_proven_complete_exit_3(
+        bundle: Path, tmp_path: Path) -> None:
+    data = json.loads(bundle.read_text())
+    data["format"] = "creditledger-bundle/1"
+    del data["heads"]
+    code, out, scode, sout = both(str(write_json(tmp_path / "v1.json", data)))
+    assert (code, scode) == (3, 3)
+    assert "completeness: NOT proven" in out and "completeness: NOT proven" in sout
+
+
+def test_a_checkpoint_you_hold_of_another_ledger_is_unusable_input_exit_2(
+        bundle: Path, tmp_path: Path) -> None:
+    other = build_bank(tmp_path)
+    note = tmp_path / "other.txt"
+    note.write_text(publish_checkpoint(other.path, [other.world.root]).note)
+    code, _, scode, _ = both(str(bundle), "--checkpoint", str(note))
+    assert (code, scode) == (2, 2)
