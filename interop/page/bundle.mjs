@@ -432,51 +432,58 @@ async function checkTranscript(b, signers) {
 
 const incomplete = (what, detail) => new Fault("incomplete-aggregate", `${what}: ${detail}`);
 
+// Rules 1-5 of docs/completeness.md in their order, as audit/bundle_complete.py applies them.
+// Returns the detail line, or null when completeness is not proven (format 1, or no head proof
+// against a checkpoint without a heads line).
 async function checkComplete(b, extensions, size) {
+  if (b.heads === null) return null;
   let root;
   try {
     root = headsRoot(extensions);
   } catch (err) {
-    throw new Fault("bad-index-proof", err.message);
+    throw new Fault("bad-index-proof", `the checkpoint's heads line: ${err.message}`);
   }
-  if (root === null) throw new Fault("bad-index-proof", "the checkpoint carries no index of heads");
-  const transfersId = await naturalKeyId("credit-transfers", b.learner_id);
-  const held = new Map(b.aggregates.map((a) => [a.originator_id, a]));
-  const proofs = new Map();
-  for (const p of b.heads) {
-    const a = held.get(p.originator_id);
-    const what = a ? `${a.role} ${p.originator_id}` : p.originator_id;
-    if (proofs.has(p.originator_id)) throw new Fault("bad-index-proof", `${what}: two head proofs`);
+  if (root === null) {
+    if (!b.heads.length) return null;
+    throw new Fault("bad-index-proof", "the bundle holds head proofs but its checkpoint carries no creditledger-heads/1 line");
+  }
+  for (const p of b.heads) { // rule 2
     if (!(await proofHolds(p, root))) {
-      throw new Fault("bad-index-proof", `${what}: the head proof does not lead to the checkpoint's index root`);
-    }
-    if (!a && !(p.originator_id === transfersId && p.version === 0)) {
-      throw new Fault("bad-index-proof", `${what}: a head proof for an aggregate the bundle neither holds nor proves absent`);
-    }
-    proofs.set(p.originator_id, p);
-  }
-  for (const a of b.aggregates) {
-    const p = proofs.get(a.originator_id), last = a.events.at(-1), what = `${a.role} ${a.originator_id}`;
-    if (!p || p.version === 0) throw incomplete(what, `no proof of its head at checkpoint ${size}`);
-    if (!last || a.events.length !== p.version || last.originator_version !== p.version ||
-        !equal(last.hash, p.head)) {
-      throw incomplete(what, `the bundle holds versions 1..${a.events.length}; its head at checkpoint ` +
-        `${size} is version ${p.version}`);
+      throw new Fault("bad-index-proof", `the head proof of ${p.originator_id} does not lead to the index root`);
     }
   }
-  const account = b.aggregates.find((a) => a.role === "account");
-  for (const e of account ? account.events : []) {
-    if (e.topic !== ACCOUNT + "Credited") continue;
-    const id = achievementOf(state(e));
-    if (held.get(id)?.role !== "achievement") {
-      throw incomplete(`achievement ${id}`, "credited by the account but not in the bundle");
+  for (const a of b.aggregates) { // rule 3
+    const what = `${a.role} ${a.originator_id}`;
+    const members = b.heads.filter((p) => p.originator_id === a.originator_id && p.version > 0);
+    if (members.length !== 1) throw incomplete(what, `${members.length} head proofs, not one`);
+    const head = members[0], held = a.events.length;
+    if (held !== head.version || !equal(a.events[held - 1].hash, head.head)) {
+      throw incomplete(what, `holds versions 1..${held}; its head at checkpoint ${size} is version ` +
+        `${head.version}${held !== head.version ? "" : " with another hash"}`);
     }
   }
-  if (!b.aggregates.some((a) => a.role === "transfers") && proofs.get(transfersId)?.version !== 0) {
+  const held = new Map(b.aggregates.map((a) => [a.originator_id, a.role]));
+  for (const a of b.aggregates.filter((x) => x.role === "account")) { // rule 4
+    for (const e of a.events) {
+      if (e.topic !== ACCOUNT + "Credited") continue;
+      const id = achievementOf(state(e));
+      if (held.get(id) !== "achievement") {
+        throw incomplete(`achievement ${id}`, "credited to the account, is not in the bundle");
+      }
+    }
+  }
+  const transfersId = await naturalKeyId("credit-transfers", b.learner_id);
+  const absent = b.heads.some((p) => p.originator_id === transfersId && p.version === 0);
+  if (held.get(transfersId) !== "transfers" && !absent) {
     throw incomplete(`transfers ${transfersId}`, "the learner's transfer ledger is neither in the bundle nor proven absent");
   }
+  for (const p of b.heads) { // rule 5
+    if (!held.has(p.originator_id) && !(p.originator_id === transfersId && p.version === 0)) {
+      throw new Fault("bad-index-proof", `a head proof of ${p.originator_id}, which the bundle does not hold`);
+    }
+  }
   return `${b.aggregates.length} aggregates, each up to its head at checkpoint ${size}` +
-    (proofs.get(transfersId)?.version === 0 ? "; no transfer ledger (proven)" : "");
+    (absent ? "; no transfer ledger (proven)" : "");
 }
 
 /**
@@ -525,9 +532,10 @@ export async function verifyBundle(data, pinned, witnesses = null) {
     b.aggregates.forEach(checkLinks);
     mark("chains", "pass", `${b.aggregates.length} aggregates, versions 1..n, each linked`);
     stage = "completeness";
-    const complete = b.heads !== null;
-    if (complete) mark("completeness", "pass", await checkComplete(b, extensions, size));
-    else mark("completeness", "skip", "not proven: a bundle of format 1 carries no index proofs");
+    const proven = await checkComplete(b, extensions, size);
+    const complete = proven !== null;
+    if (complete) mark("completeness", "pass", proven);
+    else mark("completeness", "skip", "not proven: the bundle or its checkpoint predates the index of heads");
     stage = "transcript";
     const record = await checkTranscript(b, signers);
     mark("transcript", "pass", `the account and its ${record.achievements.length} achievement(s), each credited`);

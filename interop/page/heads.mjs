@@ -25,9 +25,14 @@ export function headsRoot(extensions) {
   const lines = extensions.filter((l) => l.split(" ")[0] === HEADS_LINE);
   if (lines.length === 0) return null;
   const parts = lines[0].split(" ");
-  if (lines.length !== 1 || parts.length !== 2) throw new Error("more than one index-of-heads line");
-  const root = b64(parts[1], "index root");
-  if (root.length !== 32) throw new Error("the index root is not 32 bytes");
+  if (lines.length > 1) throw new Error("the checkpoint carries more than one heads line");
+  let root;
+  try {
+    root = b64(parts[1], "index root");
+  } catch {
+    root = new Uint8Array(0);
+  }
+  if (root.length !== 32) throw new Error("the heads line's root is not canonical base64 of 32 bytes");
   return root;
 }
 
@@ -39,7 +44,9 @@ export function readHeadProof(p) {
       JSON.stringify(Object.keys(p).sort()) !== JSON.stringify([...PROOF].sort())) {
     throw new Unusable(`a head proof has the fields ${Object.keys(p ?? {}).sort()}, not ${[...PROOF].sort()}`);
   }
-  if (typeof p.originator_id !== "string" || !Number.isSafeInteger(p.version) || p.version < 0 ||
+  // an impossible value (a negative version, a wrong length) is not unusable input but a proof
+  // that fails (bad-index-proof), as in Python: only the JSON types are checked here
+  if (typeof p.originator_id !== "string" || !Number.isSafeInteger(p.version) ||
       !Array.isArray(p.siblings)) {
     throw new Unusable("a head proof's originator_id, version or siblings are malformed");
   }
@@ -48,7 +55,7 @@ export function readHeadProof(p) {
   if (p.other !== null) {
     const o = p.other;
     if (o === null || typeof o !== "object" || JSON.stringify(Object.keys(o).sort()) !== '["head","key","version"]' ||
-        !Number.isSafeInteger(o.version) || o.version < 0) {
+        !Number.isSafeInteger(o.version)) {
       throw new Unusable("a head proof's other leaf is malformed");
     }
     out.other = { key: b64(o.key, "other key"), version: o.version, head: b64(o.head, "other head") };
@@ -60,7 +67,7 @@ export function readHeadProof(p) {
 export async function proofHolds(p, root) {
   const key = await indexKey(p.originator_id);
   const d = p.siblings.length;
-  if (d > 256 || p.siblings.some((s) => s.length !== 32)) return false;
+  if (d > 256 || p.siblings.some((s) => s.length !== 32) || p.version < 0) return false;
   let h;
   if (p.version > 0) {
     if (p.head.length !== 32 || p.other !== null) return false;
