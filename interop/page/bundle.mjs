@@ -1,12 +1,14 @@
-// Checking a transcript bundle (format creditledger-bundle/1): a port of
+// Checking a transcript bundle (formats creditledger-bundle/1 and /2): a port of
 // docs/verify_bundle_standalone.py, check for check, with the same fault names. Its module
 // docstring says what each check means; the comments here say only where JavaScript differs.
 import { b64, ed25519Verify, equal, hex, sha256, concat, text, utf8, uuid5, Unusable }
   from "./bytes.mjs";
 import { msgpack } from "./msgpack.mjs";
 import { openCheckpoint, verifyInclusion } from "./merkle.mjs";
+import { headsRoot, proofHolds, readHeadProof } from "./heads.mjs";
+import { checkQuorum } from "./witness.mjs";
 
-export const BUNDLE_FORMAT = "creditledger-bundle/1";
+export const BUNDLE_FORMATS = ["creditledger-bundle/1", "creditledger-bundle/2"];
 const ORIGIN_PREFIX = "creditledger.example/";
 const COMMIT_DOMAIN = utf8.encode("creditledger/commit/v1\0");
 const COMMIT_DOMAIN_V2 = utf8.encode("creditledger/commit/v2\0");
@@ -45,8 +47,10 @@ export const BUNDLE_CHECKS = [
   ["signatures", ["bad-genesis", "registry-violation", "unknown-key", "key-not-yet-valid",
     "key-revoked", "bad-signature"]],
   ["chains", ["aggregate-version-gap", "broken-aggregate-link"]],
+  ["completeness", ["bad-index-proof", "incomplete-aggregate"]],
   ["transcript", ["wrong-learner", "incomplete-transcript", "unreadable-content"]],
   ["write-policy", ["unauthorised-write"]],
+  ["witnesses", ["no-witness-quorum"]],
 ];
 
 // -- reading the bundle ------------------------------------------------------------------------
@@ -80,8 +84,13 @@ function fields(obj, spec, what, more = []) {
 }
 
 export function readBundle(data) {
+  const complete = data?.format === BUNDLE_FORMATS[1]; // format 2 proves every head
   const b = fields(data, { ledger_id: "str", learner_id: "str", root_key: "bytes",
-    checkpoint: "str" }, "bundle", ["format", "registry", "aggregates", "commits"]);
+    checkpoint: "str" }, "bundle", ["format", "registry", "aggregates", "commits",
+    ...(complete ? ["heads"] : [])]);
+  if (!BUNDLE_FORMATS.includes(data.format)) throw new Unusable(`bundle: unknown format ${data.format}`);
+  if (complete && !Array.isArray(data.heads)) throw new Unusable("bundle: heads must be a list");
+  b.heads = complete ? data.heads.map(readHeadProof) : null;
   if (![data.registry, data.aggregates, data.commits].every(Array.isArray)) {
     throw new Unusable("bundle: registry, aggregates and commits must be lists");
   }
@@ -419,11 +428,71 @@ async function checkTranscript(b, signers) {
   return record;
 }
 
+// -- completeness: the index of heads (docs/completeness.md) -------------------------------------
+
+const incomplete = (what, detail) => new Fault("incomplete-aggregate", `${what}: ${detail}`);
+
+// Rules 1-5 of docs/completeness.md in their order, as audit/bundle_complete.py applies them.
+// Returns the detail line, or null when completeness is not proven (format 1, or no head proof
+// against a checkpoint without a heads line).
+async function checkComplete(b, extensions, size) {
+  if (b.heads === null) return null;
+  let root;
+  try {
+    root = headsRoot(extensions);
+  } catch (err) {
+    throw new Fault("bad-index-proof", `the checkpoint's heads line: ${err.message}`);
+  }
+  if (root === null) {
+    if (!b.heads.length) return null;
+    throw new Fault("bad-index-proof", "the bundle holds head proofs but its checkpoint carries no creditledger-heads/1 line");
+  }
+  for (const p of b.heads) { // rule 2
+    if (!(await proofHolds(p, root))) {
+      throw new Fault("bad-index-proof", `the head proof of ${p.originator_id} does not lead to the index root`);
+    }
+  }
+  for (const a of b.aggregates) { // rule 3
+    const what = `${a.role} ${a.originator_id}`;
+    const members = b.heads.filter((p) => p.originator_id === a.originator_id && p.version > 0);
+    if (members.length !== 1) throw incomplete(what, `${members.length} head proofs, not one`);
+    const head = members[0], held = a.events.length;
+    if (held !== head.version || !equal(a.events[held - 1].hash, head.head)) {
+      throw incomplete(what, `holds versions 1..${held}; its head at checkpoint ${size} is version ` +
+        `${head.version}${held !== head.version ? "" : " with another hash"}`);
+    }
+  }
+  const held = new Map(b.aggregates.map((a) => [a.originator_id, a.role]));
+  for (const a of b.aggregates.filter((x) => x.role === "account")) { // rule 4
+    for (const e of a.events) {
+      if (e.topic !== ACCOUNT + "Credited") continue;
+      const id = achievementOf(state(e));
+      if (held.get(id) !== "achievement") {
+        throw incomplete(`achievement ${id}`, "credited to the account, is not in the bundle");
+      }
+    }
+  }
+  const transfersId = await naturalKeyId("credit-transfers", b.learner_id);
+  const absent = b.heads.some((p) => p.originator_id === transfersId && p.version === 0);
+  if (held.get(transfersId) !== "transfers" && !absent) {
+    throw incomplete(`transfers ${transfersId}`, "the learner's transfer ledger is neither in the bundle nor proven absent");
+  }
+  for (const p of b.heads) { // rule 5
+    if (!held.has(p.originator_id) && !(p.originator_id === transfersId && p.version === 0)) {
+      throw new Fault("bad-index-proof", `a head proof of ${p.originator_id}, which the bundle does not hold`);
+    }
+  }
+  return `${b.aggregates.length} aggregates, each up to its head at checkpoint ${size}` +
+    (absent ? "; no transfer ledger (proven)" : "");
+}
+
 /**
- * Check a parsed bundle. ``pinned`` is the root key the user trusts (32 bytes) or null.
+ * Check a parsed bundle. ``pinned`` is the root key the user trusts (32 bytes) or null;
+ * ``witnesses`` null, or { keys: [parsed witness keys], quorum, maxAge (seconds or null), now
+ * (seconds) } to demand a quorum of cosignatures on the checkpoint.
  * Returns { checks: [{id, status: "pass"|"fail"|"skip", detail}], fault, summary, record }.
  */
-export async function verifyBundle(data, pinned) {
+export async function verifyBundle(data, pinned, witnesses = null) {
   const b = readBundle(data); // Unusable propagates: not a bundle at all
   const checks = BUNDLE_CHECKS.map(([id]) => ({ id, status: "skip", detail: "" }));
   const mark = (id, status, detail) => Object.assign(checks.find((c) => c.id === id), { status, detail });
@@ -436,9 +505,9 @@ export async function verifyBundle(data, pinned) {
     }
     mark("root-key", "pass", pinned ? `${keyId} (pinned)` : `${keyId} (named by the bundle, NOT pinned)`);
     stage = "checkpoint";
-    let size, root;
+    let size, root, extensions;
     try {
-      [size, root] = await openCheckpoint(b.checkpoint, ORIGIN_PREFIX + b.ledger_id, key);
+      [size, root, extensions] = await openCheckpoint(b.checkpoint, ORIGIN_PREFIX + b.ledger_id, key);
     } catch (err) {
       throw new Fault("bad-checkpoint", err.message);
     }
@@ -462,14 +531,30 @@ export async function verifyBundle(data, pinned) {
     stage = "chains";
     b.aggregates.forEach(checkLinks);
     mark("chains", "pass", `${b.aggregates.length} aggregates, versions 1..n, each linked`);
+    stage = "completeness";
+    const proven = await checkComplete(b, extensions, size);
+    const complete = proven !== null;
+    if (complete) mark("completeness", "pass", proven);
+    else mark("completeness", "skip", "not proven: the bundle or its checkpoint predates the index of heads");
     stage = "transcript";
     const record = await checkTranscript(b, signers);
     mark("transcript", "pass", `the account and its ${record.achievements.length} achievement(s), each credited`);
     stage = "write-policy";
     await checkWriters(b, signers);
     mark("write-policy", "pass", "account and achievements written by those allowed to");
+    stage = "witnesses";
+    let cosigned = {};
+    if (witnesses) {
+      try {
+        cosigned = await checkQuorum(b.checkpoint, witnesses.keys, witnesses.quorum, witnesses.maxAge, witnesses.now);
+      } catch (err) {
+        throw new Fault("no-witness-quorum", err.message);
+      }
+      mark("witnesses", "pass", `cosigned by ${Object.entries(cosigned).map(([n, t]) =>
+        `${n} (${new Date(t * 1000).toISOString()})`).join(", ")}`);
+    }
     const events = b.aggregates.reduce((n, a) => n + a.events.length, 0);
-    return { checks, fault: null, anchored: !!pinned, record,
+    return { checks, fault: null, anchored: !!pinned, complete, cosigned, record,
       summary: { ledger: b.ledger_id, learner: b.learner_id, keyId, size, events } };
   } catch (err) {
     if (!(err instanceof Fault)) throw err;
@@ -477,7 +562,7 @@ export async function verifyBundle(data, pinned) {
     const id = stage !== "events" ? stage :
       BUNDLE_CHECKS.find(([, kinds]) => kinds.includes(err.kind))[0];
     mark(id, "fail", err.message);
-    return { checks, fault: { kind: err.kind, message: err.message }, anchored: false, record: null,
+    return { checks, fault: { kind: err.kind, message: err.message }, anchored: false, complete: false, record: null,
       summary: { ledger: b.ledger_id, learner: b.learner_id, keyId } };
   }
 }

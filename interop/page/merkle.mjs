@@ -25,7 +25,7 @@ export async function verifyInclusion(leaf, index, size, proof, root) {
   }
 }
 
-/** Verify the root key's signature on a checkpoint note; return [tree size, root]. */
+/** Verify the root key's signature on a checkpoint note; return [tree size, root, extension lines]. */
 export async function openCheckpoint(note, origin, key) {
   const cut = note.lastIndexOf("\n\n");
   if (cut < 0 || !note.endsWith("\n") || /[\x00-\x09\x0b-\x1f]/.test(note)) {
@@ -51,5 +51,5 @@ export async function openCheckpoint(note, origin, key) {
   if (!/^(0|[1-9][0-9]{0,19})$/.test(lines[1])) throw new Error("malformed tree size");
   const root = b64(lines[2], "root hash");
   if (root.length !== 32) throw new Error("malformed root hash");
-  return [Number(lines[1]), root];
+  return [Number(lines[1]), root, lines.slice(3)];
 }

@@ -1,10 +1,11 @@
 // The page: read a dropped or chosen file, decide what it is, verify it, show every named
 // check and the learner's record.
 import { Unusable, readPublicKey } from "./bytes.mjs";
-import { BUNDLE_FORMAT, verifyBundle } from "./bundle.mjs";
+import { BUNDLE_FORMATS, verifyBundle } from "./bundle.mjs";
 import { CATEGORY_LABELS, CHECK_LABELS, KIND_LABELS, STATUS_LABELS } from "./labels.mjs";
 import { renderCredential, verifyAnyCredential } from "./credential-ui.mjs";
 import { el } from "./dom.mjs";
+import { duration, parseWitnessKey } from "./witness.mjs";
 
 const $ = (id) => document.getElementById(id);
 let lastFile = null;
@@ -14,6 +15,25 @@ let runs = 0;
 function pinnedKey(id) {
   const value = $(id).value.trim();
   return value ? readPublicKey(value) : null;
+}
+
+/** The witnesses demanded (as verify-bundle's --witness/--quorum/--max-age), or null. */
+async function witnessPolicy() {
+  const lines = $("witness-keys").value.split("\n").map((l) => l.trim()).filter(Boolean);
+  if (!lines.length) {
+    if ($("quorum").value.trim() || $("max-age").value.trim()) {
+      throw new Unusable("a quorum and a maximum age need at least one witness key");
+    }
+    return null;
+  }
+  const keys = await Promise.all(lines.map(parseWitnessKey));
+  const given = $("quorum").value.trim();
+  const quorum = given ? Number(given) : keys.length;
+  if (!Number.isInteger(quorum) || quorum < 1 || quorum > keys.length) {
+    throw new Unusable(`quorum ${given}: choose 1..${keys.length} (the witnesses given)`);
+  }
+  const age = $("max-age").value.trim();
+  return { keys, quorum, maxAge: age ? duration(age) : null, now: Math.floor(Date.now() / 1000) };
 }
 
 /** Strict enough JSON: the Python verifiers refuse deeper nesting than 64 levels too. */
@@ -62,12 +82,17 @@ function renderBundle(result) {
     return;
   }
   const facts = `${s.events} events, each signed and included in the checkpoint of ${s.size}`;
-  if (result.anchored) {
+  const unproven = result.complete ? "" : "; NOT proven complete: a bundle made before completeness " +
+    "proofs cannot show that no later event (a revocation, a correction) was left out — ask for a new bundle";
+  if (!result.complete && result.anchored) {
+    showVerdict("unproven", null, `⚠ 完好但未证明完整：文件未被改动，但无法证明没有遗漏后来的记录（如撤销、更正）；请索取新的成绩包`,
+      `intact but ${unproven.slice(2)}: transcript of learner ${s.learner} in ledger ${s.ledger}: ${facts}; root key ${s.keyId} (pinned)`);
+  } else if (result.anchored) {
     showVerdict("intact", null, `✓ 完好，且根公钥与您固定的一致：学习者 ${s.learner} 的成绩单`,
       `intact: transcript of learner ${s.learner} in ledger ${s.ledger}: ${facts}; root key ${s.keyId} (pinned)`);
   } else {
     showVerdict("unanchored", null, `⚠ 完好但未锚定：文件未被改动，但根公钥取自文件本身；请粘贴学分银行公布的根公钥`,
-      `intact but NOT anchored: ${facts}; the root key ${s.keyId} is the one the bundle names — paste the ledger's published root key to know whose ledger this is`);
+      `intact but NOT anchored: ${facts}; the root key ${s.keyId} is the one the bundle names — paste the ledger's published root key to know whose ledger this is${unproven}`);
   }
   $("record").replaceChildren(...transcript(r));
 }
@@ -117,8 +142,8 @@ async function verify() {
   $("checks-section").hidden = true;
   try {
     const data = parseJson(lastFile);
-    if (data && data.format === BUNDLE_FORMAT) {
-      const result = await verifyBundle(data, pinnedKey("root-key"));
+    if (data && BUNDLE_FORMATS.includes(data.format)) {
+      const result = await verifyBundle(data, pinnedKey("root-key"), await witnessPolicy());
       showChecks(result.checks);
       renderBundle(result);
     } else {
@@ -149,4 +174,6 @@ drop.addEventListener("drop", (e) => {
   if (e.dataTransfer.files.length) load(e.dataTransfer.files[0]);
 });
 $("file").addEventListener("change", () => { if ($("file").files.length) load($("file").files[0]); });
-for (const id of ["root-key", "seal-key"]) $(id).addEventListener("change", verify);
+for (const id of ["root-key", "seal-key", "witness-keys", "quorum", "max-age"]) {
+  $(id).addEventListener("change", verify);
+}

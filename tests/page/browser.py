@@ -46,10 +46,14 @@ class PageSession:
             self.blocked.append(route.request.url)
             route.abort()
 
-    def check(self, file: Path, root_key: str = "", seal_key: str = "") -> Outcome:
+    def check(self, file: Path, root_key: str = "", seal_key: str = "", *,
+              witnesses: str = "", quorum: str = "", max_age: str = "") -> Outcome:
         self.page.goto(self.url)
         self.page.fill("#root-key", root_key)
         self.page.fill("#seal-key", seal_key)
+        self.page.fill("#witness-keys", witnesses)
+        self.page.fill("#quorum", quorum)
+        self.page.fill("#max-age", max_age)
         self.page.set_input_files("#file", str(file))
         return self.outcome()
 

@@ -27,7 +27,8 @@ CHECK_OF_FAULT = {
     "bad-inclusion-proof": "inclusion", "missing-commit": "commit-lists",
     "not-in-commit": "commit-lists", "unknown-key": "signatures", "bad-signature": "signatures",
     "aggregate-version-gap": "chains", "incomplete-transcript": "transcript",
-    "wrong-learner": "transcript",
+    "wrong-learner": "transcript", "incomplete-aggregate": "completeness",
+    "bad-index-proof": "completeness",
 }
 """Which named check on the page each fault of the tamper set fails."""
 
@@ -49,7 +50,10 @@ def test_a_good_bundle_is_intact_but_not_anchored_until_the_root_key_is_pinned(
     session.requests.clear()
     shown = session.check(bundle_file)
     assert shown.verdict == "unanchored" and shown.fault is None
-    assert set(shown.checks.values()) == {"pass"} and len(shown.checks) == 9
+    # every check passes; the witness check runs only when witness keys are given
+    assert len(shown.checks) == 11 and shown.checks.pop("witnesses") == "skip"
+    assert set(shown.checks.values()) == {"pass"}
+    assert "each up to its head" in shown.details["completeness"]
     assert "NOT pinned" in shown.details["root-key"]
     assert "完好但未锚定" in shown.text and "intact but NOT anchored" in shown.text
     # the transcript: the learner, the course in force, the revoked one, credits per category
@@ -148,7 +152,8 @@ def test_a_dropped_file_is_checked_like_a_chosen_one(
                       return t; }""", data)
     session.page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
     shown = session.outcome()
-    assert shown.verdict == "unanchored" and set(shown.checks.values()) == {"pass"}
+    assert shown.verdict == "unanchored" and shown.checks.pop("witnesses") == "skip"
+    assert set(shown.checks.values()) == {"pass"}
     only_itself(session)
 
 
@@ -198,3 +203,26 @@ def test_a_bundle_that_lists_an_event_twice_is_unusable_as_in_python(
     assert cli("verify-bundle", str(path)).exit_code == 2
     shown = session.check(path)
     assert shown.verdict == "unusable" and "listed twice" in shown.text
+
+
+def test_a_bundle_without_completeness_proofs_is_intact_but_not_proven_complete(
+    session: PageSession, bank: Bank, bundle_file: Path, tmp_path: Path,
+) -> None:
+    """A format-1 bundle (made before the index of heads) proves each event but not that none
+    was left out: the page says so, as verify-bundle's exit 3 does, and never says "intact"."""
+    data = json.loads(bundle_file.read_text(encoding="utf-8"))
+    data["format"] = "creditledger-bundle/1"
+    del data["heads"]
+    old = write_json(tmp_path / "old.json", data)
+    shown = session.check(old, root_key=bank.root_pub.read_text())
+    assert shown.verdict == "unproven" and shown.fault is None
+    assert shown.checks["completeness"] == "skip" and "NOT proven complete" in shown.text
+    python = python_verdict(old, "--root-key", str(bank.root_pub))
+    assert python["exit"] == 3
+    unpinned = session.check(old)
+    assert unpinned.verdict == "unanchored" and "NOT proven complete" in unpinned.text
+    # a format-2 bundle whose head proofs are dropped is not one: unusable, as in Python
+    data = json.loads(bundle_file.read_text(encoding="utf-8"))
+    del data["heads"]
+    assert session.check(write_json(tmp_path / "cut.json", data)).verdict == "unusable"
+    assert cli("verify-bundle", str(tmp_path / "cut.json")).exit_code == 2

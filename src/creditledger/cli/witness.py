@@ -1,9 +1,11 @@
-"""The witness commands (``creditledger witness init|follow|request|add-checkpoint|attach``)
-and ``publish-tiles``. A file-based exchange: the school writes an ``add-checkpoint`` request
-(the C2SP tlog-witness body), the witness answers with a cosignature line, the school attaches
-the lines to its checkpoint. Exit 1: the witness refuses a checkpoint that is not an extension
-of what it cosigned (split view, bad proof, not the log's signature); 2: unusable input or a
-request from a size that is not the witness's latest (the message names the latest).
+"""The witness commands (``creditledger witness init|follow|request|add-checkpoint|serve|
+submit|attach``) and ``publish-tiles``. Over files: the school writes an ``add-checkpoint``
+request (the C2SP tlog-witness body), the witness answers with a cosignature line, the school
+attaches the lines to its checkpoint. Over HTTP: ``witness serve`` answers
+``POST /add-checkpoint`` and ``witness submit`` asks it. Exit 1: the witness refuses a
+checkpoint that is not an extension of what it cosigned (split view, bad proof, not the log's
+signature); 2: unusable input or a request from a size that is not the witness's latest (the
+message names the latest).
 """
 
 from __future__ import annotations
@@ -130,6 +132,71 @@ def add_checkpoint_command(
     except WitnessError as e:
         refused = e.split_view if isinstance(e, WitnessConflictError) else e.status in _REFUSED
         fail(f"witness refuses the checkpoint ({e.status}): {e}", 1 if refused else 2)
+    except CreditLedgerError as e:
+        fail(str(e))
+    write_output(line.encode("utf-8"), output, "cosignature")
+
+
+@witness_app.command("serve")
+def serve_command(
+    state: StateArgument,
+    key: WitnessKeyOption,
+    host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="The port to listen on.")] = 7380,
+    prefix: Annotated[str, typer.Option(
+        "--prefix", metavar="PATH", help="The submission prefix, e.g. /witness (default: none)."
+    )] = "",
+    passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
+) -> None:
+    """Serve the witness over HTTP: POST PREFIX/add-checkpoint (C2SP tlog-witness)."""
+    from creditledger.audit.witness import Witness
+    from creditledger.portal.witness_http import WitnessService, witness_server
+
+    if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+        fail(f"--prefix {prefix!r}: start it with '/' and do not end it with '/'")
+    try:
+        signer = signing_key(key, passphrase_env)
+        with Witness.open(state, signer) as witness:  # the key must be this witness's
+            name = witness.name
+        server = witness_server(WitnessService(state, signer, prefix), host, port)
+    except OSError as e:
+        fail(f"cannot listen on {host}:{port}: {e.strerror}")
+    except CreditLedgerError as e:
+        fail(str(e))
+    where = f"http://{host}:{server.server_address[1]}{prefix}/add-checkpoint"
+    typer.echo(f"witness {name} listening on {where}", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@witness_app.command("submit")
+def submit_command(
+    ledger: LedgerArgument,
+    url: Annotated[str, typer.Option("--url", metavar="URL", help="The witness's submission "
+                                     "prefix, e.g. http://witness.example:7380.")],
+    old_size: Annotated[int, typer.Option("--old-size", metavar="N", help="The witness's latest "
+                                          "cosigned size, if known (it says so otherwise).")] = 0,
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", metavar="FILE", help="The checkpoint (default: the last recorded).")
+    ] = None,
+    output: OutputOption = None,
+) -> None:
+    """Send the ledger's checkpoint to a witness over HTTP; write its cosignature line."""
+    from creditledger.errors import InconsistentLedgerError
+    from creditledger.portal.witness_http import submit_checkpoint
+
+    try:
+        note = read_text(checkpoint, "checkpoint") if checkpoint is not None else None
+        line = submit_checkpoint(ledger, url, old_size, note)
+    except WitnessError as e:
+        refused = e.split_view if isinstance(e, WitnessConflictError) else e.status in _REFUSED
+        fail(str(e), 1 if refused else 2)
+    except InconsistentLedgerError as e:
+        fail(str(e), 1)
     except CreditLedgerError as e:
         fail(str(e))
     write_output(line.encode("utf-8"), output, "cosignature")
