@@ -2,13 +2,17 @@
 """Check a creditledger transcript bundle (or consistency proof) offline, on its own.
 
     python verify_bundle_standalone.py bundle.json [--root-key KEY_FILE] [--checkpoint FILE]
+        [--witness VKEY ... [--quorum K] [--max-age DURATION]]
 
 Needs Python 3.8+ and the ``cryptography`` package, nothing else: no creditledger, no database.
 It is an independent implementation of ``creditledger verify-bundle`` (same checks, same fault
 names, same exit codes: 0 intact and complete, 1 fails verification or stale, 2 unusable input,
 3 intact but not proven complete). Without ``--root-key`` it trusts the root key the file names,
 and says so. ``--checkpoint`` names a newer checkpoint you hold: a bundle proven against an
-older one is ``stale-checkpoint``.
+older one is ``stale-checkpoint``. ``--witness`` (a witness's verifier key, or a file holding
+it; give it once per witness) demands the witnesses' C2SP cosignatures on the bundle's checkpoint:
+``--quorum K`` of them (default: all), none older than ``--max-age`` (``24h``, ``7d``...); else
+``no-witness-quorum``.
 
 What it checks, for a bundle (format ``creditledger-bundle/2``, or ``/1`` without point 6b):
 
@@ -46,9 +50,11 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 import re
 import struct
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -766,6 +772,86 @@ def check_fresh(size: int, root: bytes, held: str, origin: str, key: bytes) -> N
                     f"{size} events but different roots")
 
 
+# -- witness cosignatures (C2SP tlog-cosignature, cosignature/v1) --------------------------------
+
+
+def read_witness_key(vkey: str) -> tuple[str, bytes, bytes]:
+    """A witness verifier key ``name+hex(key ID)+base64(0x04 || key)``: (name, key ID, key)."""
+    parts = vkey.strip().split("+", 2)
+    if len(parts) != 3 or not parts[0] or any(c.isspace() for c in parts[0]):
+        raise Unusable(f"not a witness verifier key (name+id+key): {vkey[:80]!r}")
+    name, key_id, blob = parts
+    raw = _b64(blob, f"witness key {name}")
+    if len(raw) != 33 or raw[:1] != b"\x04":
+        raise Unusable(f"witness key {name}: not a cosignature/v1 Ed25519 key (type 0x04)")
+    if hashlib.sha256(name.encode("utf-8") + b"\n\x04" + raw[1:]).digest()[:4].hex() \
+            != key_id.lower():
+        raise Unusable(f"witness key {name}: the key ID does not match the key")
+    return name, bytes.fromhex(key_id), raw[1:]
+
+
+def cosignature_time(note: str, witness: tuple[str, bytes, bytes]) -> int | None:
+    """The timestamp of the witness's valid cosignature on ``note``; None if it has none (a
+    line of its name and key ID that does not verify is an error, not an absence)."""
+    name, key_id, key = witness
+    cut = note.rfind("\n\n")
+    body = note[: cut + 1].encode("utf-8")
+    for line in note[cut + 2 : -1].split("\n"):
+        parts = line.split(" ")
+        blob = _b64(parts[2], "signature")
+        if parts[1] != name or blob[:4] != key_id:
+            continue
+        if len(blob) != 4 + 8 + 64:
+            raise ValueError(f"the cosignature of {name} has the wrong length")
+        stamp = int.from_bytes(blob[4:12], "big")
+        message = b"cosignature/v1\ntime " + str(stamp).encode("ascii") + b"\n" + body
+        try:
+            Ed25519PublicKey.from_public_bytes(key).verify(blob[12:], message)
+        except InvalidSignature:
+            raise ValueError(f"the cosignature of {name} does not verify") from None
+        return stamp
+    return None
+
+
+def check_quorum(note: str, witnesses: list[tuple[str, bytes, bytes]], quorum: int,
+                 max_age: int | None, now: int) -> dict[str, int]:
+    """Demand ``quorum`` of the witnesses' cosignatures, none older than ``max_age`` seconds."""
+    cosigned: dict[str, int] = {}
+    missing: list[str] = []
+    stale: list[str] = []
+    for w in witnesses:
+        try:
+            stamp = cosignature_time(note, w)
+        except ValueError as err:
+            raise Fault("no-witness-quorum", str(err)) from None
+        if stamp is None:
+            missing.append(w[0])
+        elif stamp > now + 60:
+            raise Fault("no-witness-quorum", f"the cosignature of {w[0]} is dated in the future")
+        elif max_age is not None and now - stamp > max_age:
+            stale.append(w[0])
+        else:
+            cosigned[w[0]] = stamp
+    if len(cosigned) < quorum:
+        why = [f"no cosignature from {', '.join(missing)}"] if missing else []
+        if stale:
+            why.append(f"cosignatures older than {max_age} s from {', '.join(stale)}")
+        raise Fault("no-witness-quorum", f"{len(cosigned)} of the {quorum} witness cosignatures "
+                    f"demanded: {'; '.join(why)}")
+    return cosigned
+
+
+def duration(text: str) -> int:
+    """Seconds in ``7d``, ``24h``, ``90m``, ``1h30m``, ``3600s`` or ``3600``."""
+    if text.isdigit():
+        return int(text)
+    match = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
+    if not text or match is None:
+        raise Unusable(f"--max-age: {text!r} is not a duration like 24h, 7d or 90m")
+    d, h, m, s = (int(g or 0) for g in match.groups())
+    return ((d * 24 + h) * 60 + m) * 60 + s
+
+
 def read_bundle(data: Any) -> dict[str, Any]:
     version2 = data.get("format") == BUNDLE_FORMAT if isinstance(data, dict) else False
     b = _fields(data, {"ledger_id": str, "learner_id": str, "root_key": bytes,
@@ -790,9 +876,11 @@ def read_bundle(data: Any) -> dict[str, Any]:
     return b
 
 
-def verify_bundle(data: Any, pinned: bytes | None, held: str | None = None
+def verify_bundle(data: Any, pinned: bytes | None, held: str | None = None,
+                  quorum: tuple[list[tuple[str, bytes, bytes]], int, int | None] | None = None
                   ) -> tuple[list[str], bool]:
-    """Check a bundle; return its lines and whether it is proven complete."""
+    """Check a bundle; return its lines and whether it is proven complete. ``quorum`` is
+    (witness keys, K, maximum age in seconds or None): demand K of their cosignatures."""
     b = read_bundle(data)
     key = b["root_key"]
     if pinned is not None and pinned != key:
@@ -807,11 +895,11 @@ def verify_bundle(data: Any, pinned: bytes | None, held: str | None = None
     commits = {c["seq"]: c for c in b["commits"]}
     if len(commits) != len(b["commits"]):
         raise Unusable("bundle: a commit is listed twice")
-    held = b["registry"] + [e for a in b["aggregates"] for e in a["events"]]
-    positions = [e["position"] for e in held]
+    events_held = b["registry"] + [e for a in b["aggregates"] for e in a["events"]]
+    positions = [e["position"] for e in events_held]
     if len(set(positions)) != len(positions):  # a copy of a genuine event adds nothing: refuse
         raise Unusable("bundle: an event is listed twice")
-    for e in held:
+    for e in events_held:
         check_event(e, size, root, commits)
     signers = check_commits(b, key, commits)
     for a in b["aggregates"]:
@@ -819,6 +907,12 @@ def verify_bundle(data: Any, pinned: bytes | None, held: str | None = None
     complete = check_completeness(b, size, extensions)
     lines = check_transcript(b, signers)
     check_writers(b, signers)
+    if quorum is not None:
+        cosigned = check_quorum(b["checkpoint"], quorum[0], quorum[1], quorum[2],
+                                int(time.time()))
+        lines.append("cosigned by witnesses " + ", ".join(
+            f"{name} ({time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime(t))})"
+            for name, t in sorted(cosigned.items())))
     trust = "pinned" if pinned else "named by the bundle, NOT pinned: pass --root-key"
     events = sum(len(a["events"]) for a in b["aggregates"])
     return [f"intact: transcript of learner {b['learner_id']} in ledger {b['ledger_id']}: "
@@ -866,20 +960,61 @@ def read_key(path: str) -> bytes:
     raise Unusable("root key: expected PEM, base64 (32 bytes) or hex (64 digits)")
 
 
+USAGE = ("usage: verify_bundle_standalone.py FILE.json [--root-key KEY_FILE] [--checkpoint "
+         "CHECKPOINT_FILE] [--witness VKEY ...] [--quorum K] [--max-age DURATION]")
+
+
+def parse_args(argv: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """The file, and the options (``--witness`` may be given many times)."""
+    args: list[str] = []
+    options: dict[str, Any] = {"--root-key": None, "--checkpoint": None, "--witness": [],
+                               "--quorum": None, "--max-age": None}
+    rest = list(argv)
+    while rest:
+        item = rest.pop(0)
+        if item not in options:
+            args.append(item)
+            continue
+        if not rest:
+            raise Unusable(f"{item} needs a value")
+        if item == "--witness":
+            options[item].append(rest.pop(0))
+        else:
+            options[item] = rest.pop(0)
+    return args, options
+
+
+def witness_policy(options: dict[str, Any]
+                   ) -> tuple[list[tuple[str, bytes, bytes]], int, int | None] | None:
+    """What --witness/--quorum/--max-age demand (None: no witness check)."""
+    given = options["--witness"]
+    if not given:
+        if options["--quorum"] is not None or options["--max-age"] is not None:
+            raise Unusable("--quorum and --max-age need at least one --witness")
+        return None
+    keys = []
+    for vkey in given:
+        if os.path.isfile(vkey):
+            with open(vkey, encoding="utf-8") as f:
+                vkey = f.read()
+        keys.append(read_witness_key(vkey))
+    text = options["--quorum"]
+    k = len(keys) if text is None else int(text) if text.isdigit() else 0
+    if not 1 <= k <= len(keys):
+        raise Unusable(f"--quorum {text}: choose 1..{len(keys)} (the witnesses given)")
+    age = options["--max-age"]
+    return keys, k, None if age is None else duration(age)
+
+
 def main(argv: list[str]) -> int:
-    args, options = list(argv), {"--root-key": None, "--checkpoint": None}
-    for name in options:
-        if name in args:
-            i = args.index(name)
-            options[name] = args[i + 1] if i + 1 < len(args) else ""
-            del args[i : i + 2]
-    if len(args) != 1:
-        print("usage: verify_bundle_standalone.py FILE.json [--root-key KEY_FILE] "
-              "[--checkpoint CHECKPOINT_FILE]", file=sys.stderr)
-        return 2
     complete = True
     try:
+        args, options = parse_args(argv)
+        if len(args) != 1:
+            print(USAGE, file=sys.stderr)
+            return 2
         pinned = read_key(options["--root-key"]) if options["--root-key"] is not None else None
+        quorum = witness_policy(options)
         held = None
         if options["--checkpoint"] is not None:
             with open(options["--checkpoint"], encoding="utf-8") as f:
@@ -888,7 +1023,7 @@ def main(argv: list[str]) -> int:
             data = _json(f.read())
         kind = data.get("format") if isinstance(data, dict) else None
         if kind in (BUNDLE_FORMAT, BUNDLE_FORMAT_1):
-            lines, complete = verify_bundle(data, pinned, held)
+            lines, complete = verify_bundle(data, pinned, held, quorum)
         elif kind == CONSISTENCY_FORMAT:
             lines = verify_consistency_file(data, pinned)
         else:
