@@ -7,6 +7,8 @@
 (b) The checkpoint-time index update (``update_index``: the aggregates that moved since the last
     indexed size) after one 100-event commit and after one single-event commit, on a ledger of
     AGGREGATES aggregates, as a ratio to that commit's own time.
+(e) The same update after DAY commits of 100 events (a school that checkpoints daily), as a
+    share of those commits' time: what the index costs per commit, amortised.
 (c) An index proof at 1,000,000 aggregates (the index built directly through store.heads).
 (d) A learner with 200 course results: ``prove`` (build_bundle) and ``verify_bundle`` times.
 
@@ -91,6 +93,10 @@ def commit_cost(workdir: Path, commits: int, aggregates: int) -> dict[str, float
     return {k: statistics.median(v) * 1e6 for k, v in times.items()}
 
 
+DAY = 50
+"""Commits between two checkpoints in (e)."""
+
+
 def update_cost(workdir: Path, aggregates: int, reps: int) -> dict[str, float]:
     """(b): the index update after one commit, and the commit itself (median µs)."""
     ledger, key = _ledger(workdir / "update.ledger")
@@ -109,8 +115,20 @@ def update_cost(workdir: Path, aggregates: int, reps: int) -> dict[str, float]:
             out[f"commit {size}"].append(_timed(ledger.save, *batch, signer=key))
             out[f"index {size}"].append(_timed(update_index, recorder,
                                                recorder.max_notification_id()))
+    result = {k: statistics.median(v) * 1e6 for k, v in out.items()}
+    # (e) a day's checkpoint: DAY commits of 100 events, then one index update
+    for r in range(3):
+        commits = 0.0
+        for n in range(DAY):
+            batch = [pool[(r * 7 + n * 100 + j) * 7919 % aggregates] for j in range(100)]
+            for agg in batch:
+                agg.bump(n)
+            commits += _timed(ledger.save, *batch, signer=key)
+        index = _timed(update_index, recorder, recorder.max_notification_id())
+        out.setdefault("day ratio", []).append(index / commits)
+    result["day ratio"] = statistics.median(out["day ratio"])
     ledger.close()
-    return {k: statistics.median(v) * 1e6 for k, v in out.items()}
+    return result
 
 
 def proof_cost(workdir: Path, aggregates: int, proofs: int) -> tuple[float, float, float, int]:
@@ -196,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
          f"commit {b['commit 1']:.0f} µs", f"{b['index 1'] / b['commit 1']:.1%}"),
         ("(b) index update after a 100-event commit", f"{b['index 100']:.0f} µs",
          f"commit {b['commit 100']:.0f} µs", f"{b['index 100'] / b['commit 100']:.1%}"),
+        (f"(e) index update after {DAY} commits of 100 events (a checkpoint a day)",
+         f"{b['day ratio']:.1%} of those commits' time", "", ""),
         (f"(c) index proof, {million:,} aggregates", f"{median:.0f} µs median",
          f"p99 {p99:.0f} µs, depth <= {depth}", f"built in {built:.0f} s"),
         (f"(d) bundle of {held} aggregates ({held - 1} courses)", f"prove {build_s:.3f} s",

@@ -758,18 +758,20 @@ def check_completeness(b: dict[str, Any], size: int, extensions: list[str]) -> s
             f"checkpoint's index of heads (size {size})")
 
 
-def check_fresh(size: int, root: bytes, held: str, origin: str, key: bytes) -> None:
-    """The bundle's checkpoint against a newer one the receiver holds."""
+def check_fresh(size: int, note: str, held: str, origin: str, key: bytes) -> None:
+    """The bundle's checkpoint (``note``, of ``size`` events) against a newer one the receiver
+    holds: the same size must be the same checkpoint text (root and index of heads)."""
     try:
-        held_size, held_root = open_checkpoint(held, origin, key)
+        held_size, _ = open_checkpoint(held, origin, key)
     except ValueError as e:
         raise Unusable(f"the checkpoint you hold: {e}") from None
     if held_size > size:
         raise Fault("stale-checkpoint", f"proven against size {size} but you hold a checkpoint "
                     f"of size {held_size}; ask for a bundle at {held_size}")
-    if held_size == size and held_root != root:
+    if held_size == size and held[: held.rfind("\n\n")] != note[: note.rfind("\n\n")]:
         raise Fault("bad-checkpoint", f"the bundle's checkpoint and the one you hold both have "
-                    f"{size} events but different roots")
+                    f"{size} events but say different things (another root or index of heads): "
+                    "a split view")
 
 
 # -- witness cosignatures (C2SP tlog-cosignature, cosignature/v1) --------------------------------
@@ -891,7 +893,7 @@ def verify_bundle(data: Any, pinned: bytes | None, held: str | None = None,
     except (ValueError, Unusable) as err:
         raise Fault("bad-checkpoint", str(err)) from None
     if held is not None:
-        check_fresh(size, root, held, origin, key)
+        check_fresh(size, b["checkpoint"], held, origin, key)
     commits = {c["seq"]: c for c in b["commits"]}
     if len(commits) != len(b["commits"]):
         raise Unusable("bundle: a commit is listed twice")

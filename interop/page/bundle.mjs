@@ -40,7 +40,7 @@ export class Fault extends Error {
 /** The named checks the page shows, in order, and the fault names each one raises. */
 export const BUNDLE_CHECKS = [
   ["root-key", ["root-key-mismatch"]],
-  ["checkpoint", ["bad-checkpoint"]],
+  ["checkpoint", ["bad-checkpoint", "stale-checkpoint"]],
   ["event-hashes", ["hash-mismatch"]],
   ["inclusion", ["not-covered-by-checkpoint", "bad-inclusion-proof"]],
   ["commit-lists", ["missing-commit", "not-in-commit"]],
@@ -428,6 +428,26 @@ async function checkTranscript(b, signers) {
   return record;
 }
 
+/** The bundle's checkpoint against a newer one the user holds (as audit/bundle_complete.py's
+ * check_fresh): older is stale, the same size must be the same checkpoint text. */
+async function checkFresh(b, size, key, held) {
+  let heldSize;
+  try {
+    [heldSize] = await openCheckpoint(held, ORIGIN_PREFIX + b.ledger_id, key);
+  } catch (err) {
+    throw new Unusable(`the checkpoint you hold: ${err.message}`);
+  }
+  if (heldSize > size) {
+    throw new Fault("stale-checkpoint", `proven against size ${size} but you hold a checkpoint ` +
+      `of size ${heldSize}; ask for a bundle at ${heldSize}`);
+  }
+  const body = (note) => note.slice(0, note.lastIndexOf("\n\n"));
+  if (heldSize === size && body(held) !== body(b.checkpoint)) {
+    throw new Fault("bad-checkpoint", `the bundle's checkpoint and the one you hold both have ${size} ` +
+      "events but say different things (another root or index of heads): a split view");
+  }
+}
+
 // -- completeness: the index of heads (docs/completeness.md) -------------------------------------
 
 const incomplete = (what, detail) => new Fault("incomplete-aggregate", `${what}: ${detail}`);
@@ -489,10 +509,11 @@ async function checkComplete(b, extensions, size) {
 /**
  * Check a parsed bundle. ``pinned`` is the root key the user trusts (32 bytes) or null;
  * ``witnesses`` null, or { keys: [parsed witness keys], quorum, maxAge (seconds or null), now
- * (seconds) } to demand a quorum of cosignatures on the checkpoint.
+ * (seconds) } to demand a quorum of cosignatures on the checkpoint; ``held`` null, or the text
+ * of a newer checkpoint the user holds (as verify-bundle --checkpoint).
  * Returns { checks: [{id, status: "pass"|"fail"|"skip", detail}], fault, summary, record }.
  */
-export async function verifyBundle(data, pinned, witnesses = null) {
+export async function verifyBundle(data, pinned, witnesses = null, held = null) {
   const b = readBundle(data); // Unusable propagates: not a bundle at all
   const checks = BUNDLE_CHECKS.map(([id]) => ({ id, status: "skip", detail: "" }));
   const mark = (id, status, detail) => Object.assign(checks.find((c) => c.id === id), { status, detail });
@@ -511,6 +532,7 @@ export async function verifyBundle(data, pinned, witnesses = null) {
     } catch (err) {
       throw new Fault("bad-checkpoint", err.message);
     }
+    if (held) await checkFresh(b, size, key, held);
     mark("checkpoint", "pass", `signed by the root key: ${size} events, root ${hex(root).slice(0, 16)}…`);
     stage = "events";
     const commits = new Map(b.commits.map((c) => [c.seq, c]));

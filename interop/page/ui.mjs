@@ -143,7 +143,9 @@ async function verify() {
   try {
     const data = parseJson(lastFile);
     if (data && BUNDLE_FORMATS.includes(data.format)) {
-      const result = await verifyBundle(data, pinnedKey("root-key"), await witnessPolicy());
+      const held = $("held-checkpoint").value.trim();
+      const result = await verifyBundle(data, pinnedKey("root-key"), await witnessPolicy(),
+        held ? held.replace(/\r\n/g, "\n") + "\n" : null);
       showChecks(result.checks);
       renderBundle(result);
     } else {
@@ -174,6 +176,6 @@ drop.addEventListener("drop", (e) => {
   if (e.dataTransfer.files.length) load(e.dataTransfer.files[0]);
 });
 $("file").addEventListener("change", () => { if ($("file").files.length) load($("file").files[0]); });
-for (const id of ["root-key", "seal-key", "witness-keys", "quorum", "max-age"]) {
+for (const id of ["root-key", "seal-key", "witness-keys", "quorum", "max-age", "held-checkpoint"]) {
   $(id).addEventListener("change", verify);
 }

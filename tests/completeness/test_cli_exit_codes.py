@@ -75,3 +75,23 @@ def test_a_checkpoint_you_hold_of_another_ledger_is_unusable_input_exit_2(
     note.write_text(publish_checkpoint(other.path, [other.world.root]).note)
     code, _, scode, _ = both(str(bundle), "--checkpoint", str(note))
     assert (code, scode) == (2, 2)
+
+
+def test_a_held_checkpoint_of_the_same_size_with_another_index_is_a_split_view_exit_1(
+        bundle: Path, bank: Bank, tmp_path: Path) -> None:
+    """Same size, same Merkle root, a different heads line, validly signed by the root key: the
+    school showed two indexes of heads for one ledger. Both verifiers refuse it."""
+    from creditledger.crypto.heads import heads_line
+    from creditledger.crypto.note import Checkpoint, SignedNote, sign_checkpoint
+
+    shown = SignedNote.parse(json.loads(bundle.read_text())["checkpoint"]).checkpoint()
+    other = Checkpoint(shown.origin, shown.size, shown.root, (heads_line(bytes(32)),))
+    held = tmp_path / "held.txt"
+    held.write_text(sign_checkpoint(other, [bank.world.root]))
+    code, out, scode, sout = both(str(bundle), "--checkpoint", str(held))
+    assert (code, scode) == (1, 1)
+    for text in (out, sout):
+        assert text.startswith("TAMPERED: bad-checkpoint") and "split view" in text
+    same = tmp_path / "same.txt"
+    same.write_text(json.loads(bundle.read_text())["checkpoint"])
+    assert both(str(bundle), "--checkpoint", str(same))[::2] == (0, 0)

@@ -47,13 +47,15 @@ class PageSession:
             route.abort()
 
     def check(self, file: Path, root_key: str = "", seal_key: str = "", *,
-              witnesses: str = "", quorum: str = "", max_age: str = "") -> Outcome:
+              witnesses: str = "", quorum: str = "", max_age: str = "",
+              held: str = "") -> Outcome:
         self.page.goto(self.url)
         self.page.fill("#root-key", root_key)
         self.page.fill("#seal-key", seal_key)
         self.page.fill("#witness-keys", witnesses)
         self.page.fill("#quorum", quorum)
         self.page.fill("#max-age", max_age)
+        self.page.fill("#held-checkpoint", held)
         self.page.set_input_files("#file", str(file))
         return self.outcome()
 

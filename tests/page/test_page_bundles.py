@@ -28,6 +28,7 @@ CHECK_OF_FAULT = {
     "not-in-commit": "commit-lists", "unknown-key": "signatures", "bad-signature": "signatures",
     "aggregate-version-gap": "chains", "incomplete-transcript": "transcript",
     "wrong-learner": "transcript", "incomplete-aggregate": "completeness",
+    "stale-checkpoint": "checkpoint",
     "bad-index-proof": "completeness",
 }
 """Which named check on the page each fault of the tamper set fails."""
@@ -226,3 +227,35 @@ def test_a_bundle_without_completeness_proofs_is_intact_but_not_proven_complete(
     del data["heads"]
     assert session.check(write_json(tmp_path / "cut.json", data)).verdict == "unusable"
     assert cli("verify-bundle", str(tmp_path / "cut.json")).exit_code == 2
+
+
+def test_a_newer_checkpoint_held_makes_an_older_bundle_stale_as_in_python(
+    session: PageSession, tmp_path: Path,
+) -> None:
+    """As verify-bundle --checkpoint: a bundle proven against an older checkpoint than one the
+    user holds is stale; a held checkpoint of the same size must be the same text."""
+    from creditledger.audit.checkpoints import publish_checkpoint
+    from creditledger.crypto.heads import heads_line
+    from creditledger.crypto.note import Checkpoint, SignedNote, sign_checkpoint
+    from tests.audit.helpers import build_bank
+
+    bank = build_bank(tmp_path)  # its own: a newer checkpoint is published on it
+    old = tmp_path / "old.json"
+    old.write_bytes(build_bundle(bank.path, "S1").to_json())
+    note = json.loads(old.read_text())["checkpoint"]
+    newer = tmp_path / "newer.txt"
+    newer.write_text(publish_checkpoint(bank.path, [bank.world.root]).note)
+    root = bank.root_pub.read_text()
+    stale = session.check(old, root, held=newer.read_text())
+    python = python_verdict(old, "--root-key", str(bank.root_pub), "--checkpoint", str(newer))
+    assert python["exit"] == 1 and python["fault"]["kind"] == "stale-checkpoint"
+    assert stale.fault == "stale-checkpoint" and stale.failed == ["checkpoint"]
+    shown = SignedNote.parse(note).checkpoint()
+    forked = sign_checkpoint(Checkpoint(shown.origin, shown.size, shown.root,
+                                        (heads_line(bytes(32)),)), [bank.world.root])
+    split = session.check(old, root, held=forked)
+    assert split.fault == "bad-checkpoint" and "split view" in split.details["checkpoint"]
+    same = session.check(old, root, held=note)
+    assert same.verdict == "intact" and same.fault is None
+    other = session.check(old, root, held="not a checkpoint")
+    assert other.verdict == "unusable"

@@ -95,7 +95,7 @@ def _credited(bundle: Bundle) -> list[str]:
 def check_fresh(cp: Checkpoint, held_note: str, ledger_id: str, root_key: PublicKey) -> None:
     """The bundle's checkpoint against a newer one the receiver holds (signed by the same root
     key, else unusable input): smaller is ``stale-checkpoint``, the same size with another
-    root ``bad-checkpoint``."""
+    body (root or heads line) ``bad-checkpoint``."""
     try:
         held = open_checkpoint(held_note, origin_for(ledger_id), [root_key])
     except CheckpointError as e:
@@ -103,6 +103,7 @@ def check_fresh(cp: Checkpoint, held_note: str, ledger_id: str, root_key: Public
     if held.size > cp.size:
         raise fault_error(Kind.STALE_CHECKPOINT, f"proven against size {cp.size} but you hold a "
                           f"checkpoint of size {held.size}; ask for a bundle at {held.size}")
-    if held.size == cp.size and held.root != cp.root:
+    if held.size == cp.size and held.body() != cp.body():  # another root or index of heads
         raise fault_error(Kind.BAD_CHECKPOINT, f"the bundle's checkpoint and the one you hold "
-                          f"both have {cp.size} events but different roots")
+                          f"both have {cp.size} events but say different things (another "
+                          "root or index of heads): a split view")
