@@ -20,7 +20,6 @@ NATURAL_KEY_CACHE = 65_536
 """Natural keys whose ids are kept (a few MB at most)."""
 
 
-@lru_cache(maxsize=NATURAL_KEY_CACHE)
 def natural_key_id(*parts: str) -> UUID:
     """Return the id of the natural key ``parts``.
 
@@ -29,7 +28,17 @@ def natural_key_id(*parts: str) -> UUID:
     (least recently used out): a command asks for the same few (its school's, its course's,
     its achievement's) several times, and a UUID5 costs about 10 µs, a look-up under 1 µs.
     """
+    try:
+        return _kept_id(parts)
+    except TypeError:  # a part that cannot be a dict key (a list read from a damaged event)
+        return _id_of(parts)
+
+
+def _id_of(parts: tuple[str, ...]) -> UUID:
     return uuid5(CREDITLEDGER_NAMESPACE, msgspec.json.encode(parts).decode())
+
+
+_kept_id = lru_cache(maxsize=NATURAL_KEY_CACHE)(_id_of)
 
 
 def institution_id(code: str) -> UUID:

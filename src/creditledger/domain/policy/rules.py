@@ -9,6 +9,7 @@ aggregate's owner (``owner("home")``), an event of the same commit that carries 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -109,7 +110,14 @@ def _path(state: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _hex(value: Any) -> str:
+    # A UUID as msgspec writes it (canonical, lower case) is its hex with dashes: the same
+    # answer as UUID(...).hex at a fifth of the cost; anything else is parsed (or refused).
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value.replace("-", "")
     return UUID(str(value)).hex
 
 
