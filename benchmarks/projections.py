@@ -531,7 +531,7 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> Results:
 # -- reporting ---------------------------------------------------------------------------------
 
 
-CATCH_UP_RATE, CATCH_UP_RATIO, TRANSCRIPT_P99_MS = 50_000, 3.0, 5.0
+CATCH_UP_RATE, CATCH_UP_RATIO, TRANSCRIPT_P99_MS = 50_000, 2.0, 5.0  # issue 20: ≤ 2x
 
 Row = tuple[str, str, str, str, str]
 HEADER: Row = ("case", "baseline", "ours", "ratio", "target")

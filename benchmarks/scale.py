@@ -141,9 +141,12 @@ def rows(phases: list[Phase]) -> list[tuple[str, ...]]:
         o = p.out
         note = ""
         if p.name.startswith("verify"):
-            note = (f"{o['commits']:,} commits; < {VERIFY_TARGET_S:.0f} s: "
-                    f"{'met' if o['seconds'] < VERIFY_TARGET_S else 'NOT met'}"
-                    f"{'' if o['events'] >= FULL_EVENTS else ' (judged at 10M events only)'}")
+            if o["events"] >= FULL_EVENTS:
+                verdict = "met" if o["seconds"] < VERIFY_TARGET_S else "NOT met"
+            else:  # the target is for 10M events: say what this rate would take there
+                verdict = (f"not judged at this size; {FULL_EVENTS:,} events at this rate: "
+                           f"{FULL_EVENTS * o['seconds'] / o['events']:,.0f} s")
+            note = f"{o['commits']:,} commits; < {VERIFY_TARGET_S:.0f} s at 10M: {verdict}"
         elif p.name.startswith("catch-up"):
             note = f"views {o['views_mib']:,.0f} MiB"
         out.append((p.name, f"{o['seconds']:.1f} s",
