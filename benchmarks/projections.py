@@ -76,6 +76,7 @@ from _common import (
 )
 from creditledger.audit.verify import verify_ledger
 from creditledger.crypto.keys import SigningKey
+from creditledger.crypto.sealing import KeyEncryptionKey
 from creditledger.domain import (
     Achievement,
     AchievementRecord,
@@ -98,6 +99,13 @@ TODAY = date(2024, 7, 15)
 SCHOOL = "GZCC"
 PROGRAMME = "530302"
 PASSPHRASE = b"benchmark"
+# A credit bank seals learners' personal data (policy 2): the school's key-encryption key, fixed
+# so that the importing process (spawned) can open the ledger with it too.
+KEK_BYTES = bytes(range(32))
+
+
+def _kek() -> KeyEncryptionKey:
+    return KeyEncryptionKey(key=KEK_BYTES)
 EVIDENCE = "成绩单"
 # code, name, category, theory hours, practice hours (all exams, all in the one programme)
 COURSES = (
@@ -188,7 +196,7 @@ def build_learners(workdir: Path, sizes: Sizes, say: Callable[[str], None]) -> B
     path = workdir / "learners.ledger"
     root, school = SigningKey.generate(), SigningKey.generate()
     key = school.save(workdir / "school.pem", PASSPHRASE)
-    bank = CreditBank.create(path, root)
+    bank = CreditBank.create(path, root, kek=_kek())
     bank.register_institution(code=SCHOOL, name="广州城市职业学院", kind="school",
                               has_credit_system=True, public_key=school.public_key,
                               root_key=root)
@@ -223,7 +231,7 @@ def import_ours(ledger: str, results: str, key: str, commit_size: int) -> dict[s
     gc.collect()
     rss_before = _rss_kib()
     signer = SigningKey.load(key, PASSPHRASE)
-    bank = CreditBank.open(ledger)
+    bank = CreditBank.open(ledger, kek=_kek())
     validated = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -466,7 +474,7 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> Results:
 
     # the rest of the ledger: rounds 1-4, imported the same way
     signer = SigningKey.load(build.key, PASSPHRASE)
-    bank = CreditBank.open(main)
+    bank = CreditBank.open(main, kek=_kek())
     t0 = time.perf_counter()
     for r in range(1, ROUNDS):
         import_file(bank, build.results[r], signer=signer, record_type="achievement",
@@ -523,7 +531,7 @@ def run(sizes: Sizes, workdir: Path, say: Callable[[str], None]) -> Results:
 # -- reporting ---------------------------------------------------------------------------------
 
 
-CATCH_UP_RATE, CATCH_UP_RATIO, TRANSCRIPT_P99_MS = 50_000, 3.0, 5.0
+CATCH_UP_RATE, CATCH_UP_RATIO, TRANSCRIPT_P99_MS = 50_000, 2.0, 5.0  # issue 20: ≤ 2x
 
 Row = tuple[str, str, str, str, str]
 HEADER: Row = ("case", "baseline", "ours", "ratio", "target")

@@ -24,13 +24,12 @@ the file as a whole (see :mod:`creditledger.services.batch_files`). The file for
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import RecordConflictError
 
 from creditledger.crypto.keys import SigningKey
@@ -38,8 +37,10 @@ from creditledger.domain import (
     Evidence,
     PersonalData,
     RuleRef,
+    achievement_id,
     certificate_id,
     course_id,
+    course_result_key,
     institution_id,
     learner_account_id,
 )
@@ -389,30 +390,40 @@ def _described(e: CreditLedgerError) -> tuple[str, str]:
 
 
 def _preload_accounts(bank: BatchCommands, unit: UnitOfWork, rows: Sequence[Row]) -> None:
-    """Load the accounts that achievement rows name into the dry run's unit of work up front.
+    """Read, in bulk, the aggregates achievement rows name into the dry run's unit of work up
+    front: the accounts they credit, and the course results they would record (whose absence
+    the rows' commands check, one store read each otherwise).
 
-    They are the aggregates the rows' commands would load (``bank.load`` returns what the unit
-    holds), rebuilt from their events by ``Repository.get`` as usual, with a projector function
-    that is eventsourcing's ``project_aggregate`` without its per-event ``isinstance`` check
-    against a runtime protocol (tens of microseconds an event on Python 3.11). Accounts that do
-    not exist are left to the rows' commands, which report them.
+    :meth:`Ledger.preload` loads the accounts that exist as ``Repository.get`` would (the same
+    events, applied in order) and notes the ids the store holds no event of, so that the rows'
+    commands load them from the unit (``bank.load`` returns what the unit holds). An id
+    computed here that is not the one a command asks for only goes unused: the command then
+    reads the store as before. Accounts that do not exist are left to the rows' commands,
+    which report them.
     """
+    wanted: list[UUID] = []
+    school = bank.principal_of(unit.signer)  # a course's owner unless the row names another
     for row in rows:
-        learner_id = row.raw.get("learner_id") if row.type == "achievement" else None
+        raw = row.raw
+        learner_id = raw.get("learner_id") if row.type == "achievement" else None
         if not isinstance(learner_id, str):
             continue
-        account_id = learner_account_id(learner_id)
-        if account_id in unit.aggregates:
-            continue
-        with suppress(AggregateNotFoundError):
-            unit.aggregates[account_id] = bank._ledger.repository.get(account_id,
-                                                              projector_func=_project)
+        wanted.append(learner_account_id(learner_id))
+        if raw.get("kind") == "course_result":
+            wanted.extend(_course_result_id(learner_id, raw.get("course_owner") or school,
+                                            raw.get("course_code"), raw.get("term")))
+    bank._ledger.preload(wanted)
 
 
-def _project(aggregate: Any, events: Iterable[Any]) -> Any:
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
+def _course_result_id(learner_id: str, owner: Any, code: Any, term: Any) -> list[UUID]:
+    """The id of the course result a row would record (none if its fields are not valid:
+    the row's command reports them)."""
+    if not (isinstance(owner, str) and isinstance(code, str) and isinstance(term, str)):
+        return []
+    try:
+        return [achievement_id(course_result_key(learner_id, owner, code, term))]
+    except CreditLedgerError:
+        return []
 
 
 class _PlannedCommit:

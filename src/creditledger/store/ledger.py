@@ -26,9 +26,9 @@ from typing import Any, NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import MutableOrImmutableAggregate
-from eventsourcing.persistence import Mapper, PersistenceError, Recording
+from eventsourcing.persistence import Mapper, PersistenceError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
 from creditledger.crypto.keys import PublicKey, SigningKey
@@ -68,6 +68,10 @@ def sqlite_env(path: str | Path) -> dict[str, str]:
     }
 
 
+PRELOAD_CHUNK = 500
+"""Aggregate ids per statement of :meth:`Ledger.preload` (SQLite allows 32,766 parameters)."""
+
+
 @dataclass
 class UnitOfWork:
     """Aggregates staged by the commands of one unit of work, to be saved in one commit.
@@ -82,6 +86,9 @@ class UnitOfWork:
     staged: dict[UUID, Any] = field(default_factory=dict)
     recordings: list[Recording[UUID]] = field(default_factory=list)
     on_stage: Callable[[list[Any]], None] | None = None
+    missing: set[UUID] = field(default_factory=set)
+    """Ids :meth:`Ledger.preload` found in no stored event when the unit read them: loading
+    one raises at once instead of asking the store again (until a command stages it)."""
 
     def stage(self, objs: Iterable[Any], signer: SigningKey | None) -> None:
         """Stage the aggregates a command saved (signed by the unit's signer, else refused)."""
@@ -406,10 +413,57 @@ class Ledger(Application[UUID]):
             staged = unit.aggregates.get(aggregate_id)
             if staged is not None:
                 return staged
+            if aggregate_id in unit.missing:
+                raise AggregateNotFoundError(aggregate_id)
             loaded: Any = self.repository.get(aggregate_id)
             unit.aggregates[aggregate_id] = loaded
             return loaded
         return self.repository.get(aggregate_id)
+
+    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Inside a unit of work: read these aggregates in bulk, a few statements for all of
+        them, and note the ones the store does not hold (see :attr:`UnitOfWork.missing`).
+
+        Afterwards :meth:`load` answers them from the unit, as if each had been loaded on its
+        own: the same stored events, mapped and applied in version order. Without our
+        recorder's ``query``, or with an aggregate cache or snapshots (whose aggregates
+        ``Repository.get`` builds otherwise), they are loaded one by one instead.
+        """
+        unit = self._unit
+        if unit is None:
+            return
+        wanted = [i for i in dict.fromkeys(aggregate_ids)
+                  if i not in unit.aggregates and i not in unit.missing]
+        if (getattr(self.recorder, "query", None) is None or self.repository.cache is not None
+                or self.snapshots is not None):
+            for aggregate_id in wanted:
+                with contextlib.suppress(AggregateNotFoundError):
+                    self.load(aggregate_id)
+            return
+        for start in range(0, len(wanted), PRELOAD_CHUNK):
+            self._preload_chunk(unit, wanted[start:start + PRELOAD_CHUNK])
+
+    def _preload_chunk(self, unit: UnitOfWork, ids: list[UUID]) -> None:
+        by_hex = {i.hex: i for i in ids}
+        rows = self.query(
+            "SELECT originator_id, originator_version, topic, state FROM stored_events "
+            f"WHERE originator_id IN ({','.join('?' * len(ids))}) "
+            "ORDER BY originator_id, originator_version", tuple(by_hex))
+        events: dict[UUID, list[Any]] = {}
+        to_domain_event = self.mapper.to_domain_event
+        for oid, version, topic, state in rows:
+            aggregate_id = by_hex[oid]
+            events.setdefault(aggregate_id, []).append(to_domain_event(
+                StoredEvent(originator_id=aggregate_id, originator_version=version, topic=topic,
+                            state=bytes(state))))
+        for aggregate_id in ids:
+            aggregate: Any = None
+            for event in events.get(aggregate_id, ()):
+                aggregate = event.mutate(aggregate)
+            if aggregate is None:
+                unit.missing.add(aggregate_id)
+            else:
+                unit.aggregates[aggregate_id] = aggregate
 
     @property
     def in_unit_of_work(self) -> bool:

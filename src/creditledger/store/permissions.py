@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -37,6 +38,19 @@ _OWNER_EVENTS = (
     " JOIN ledger_commits c ON c.seq = e.commit_seq"
     " WHERE e.originator_id=? AND e.position<? AND e.topic IN"
     f" ({','.join('?' * len(_OWNER_TOPICS))}) ORDER BY e.originator_version")
+
+_PREFETCH_CHUNK = 500
+"""Aggregates per statement of :meth:`StoredOwners._prefetch`."""
+
+
+@cache
+def _owner_events_of(n: int) -> str:
+    """:data:`_OWNER_EVENTS` for ``n`` aggregates at once, each one's in version order."""
+    return ("SELECT e.originator_id, e.topic, e.state, c.key_id FROM stored_events e"
+            " JOIN ledger_commits c ON c.seq = e.commit_seq"
+            f" WHERE e.originator_id IN ({','.join('?' * n)}) AND e.position<? AND e.topic IN"
+            f" ({','.join('?' * len(_OWNER_TOPICS))})"
+            " ORDER BY e.originator_id, e.originator_version")
 
 
 def decoded(state: Any) -> dict[str, Any] | None:
@@ -106,6 +120,8 @@ class StoredOwners:
             self.forget()  # its events may name owners the cache does not know of
             return None
         after: dict[str, Owners | None] = {}
+        self._prefetch(query, book, [e.aggregate for e in events if e.topic in OWNER_TOPICS],
+                       events[0].position)
         lookup = _Lookup(self, query, book, events[0].position)
         violation = check_commit(book.policy, signer, events, lookup, after)
         if violation is None:
@@ -131,6 +147,28 @@ class StoredOwners:
             owners = fold(topic, value, book.principal(key_id), owners)
         self._keep(aggregate, owners)
         return owners
+
+    def _prefetch(self, query: Query, book: KeyBook, aggregates: list[str],
+                  before: int) -> None:
+        """Read the owners of ``aggregates`` (the commit's owner-naming events', which the
+        check reads for certain) in a few statements rather than one each: the same events
+        folded in the same order as :meth:`read` folds them, kept in the cache as it keeps
+        them. (A commit of 2,000 new achievements asked 2,000 times for none.)"""
+        wanted = [a for a in dict.fromkeys(aggregates) if a not in self.cache]
+        for start in range(0, len(wanted), _PREFETCH_CHUNK):
+            chunk = wanted[start:start + _PREFETCH_CHUNK]
+            found: dict[str, list[tuple[str, Any, str]]] = {}
+            for aggregate, topic, state, key_id in query(_owner_events_of(len(chunk)),
+                                                         (*chunk, before, *_OWNER_TOPICS)):
+                found.setdefault(aggregate, []).append((topic, state, key_id))
+            for aggregate in chunk:
+                owners: Owners | None = None
+                for topic, state, key_id in found.get(aggregate, ()):
+                    value = decoded(state)
+                    if value is None or key_id not in book.records:
+                        continue
+                    owners = fold(topic, value, book.principal(key_id), owners)
+                self._keep(aggregate, owners)
 
     def _keep(self, aggregate: str, owners: Owners | None) -> None:
         self.cache[aggregate] = owners
