@@ -3,7 +3,8 @@ every byte that could still hold it is searched.
 
 :func:`play` runs the whole story on a ledger (a file or a PostgreSQL schema) and returns what
 the scans need: the canary's secrets (every personal field of both versions, and its data key
-as raw bytes, base64 and hex, and wrapped), and every document produced after the erasure.
+as raw bytes, base64 and hex, and wrapped), its sealed values as the events hold them, the keys
+the bank's pool had reserved and given to no one, and every document produced after the erasure.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class Story:
     secrets: dict[str, bytes] = field(default_factory=dict)
     receipts: list[ErasureReceipt] = field(default_factory=list)
     documents: dict[str, bytes] = field(default_factory=dict)
+    sealed: list[str] = field(default_factory=list)
+    reserved: list[str] = field(default_factory=list)
 
     def found_in(self, data: bytes) -> list[str]:
         """The names of the secrets that occur in ``data``."""
@@ -82,9 +85,15 @@ def play(target: str | Path, folder: Path) -> Story:
     keys = ledger_of(bank).personal
     assert keys is not None
     account = learner_account_id(LEARNER).hex
-    data_key, wrapped = keys.data_key(account), keys.store.wrapped(account)
+    key_ids = keys.key_ids(account)
+    assert len(key_ids) == 1  # the correction is sealed under the learner's same key
+    data_key, wrapped = keys.data_key(account), keys.store.wrapped_key(key_ids[0])
     assert data_key is not None and wrapped is not None and wrapped[0] is not None
     story.secrets = secrets_of(data_key, wrapped[0])
+    story.sealed = ledger_of(bank).sealed_values_of(account)
+    assert len(story.sealed) == 2  # opened, corrected
+    story.reserved = keys.reserved
+    assert key_ids[0] not in story.reserved and len(story.reserved) > 50
     for _ in range(2):
         story.receipts.append(bank.erase_personal_data(
             LEARNER, reason="consent withdrawn (撤回同意)", legal_basis="PIPL Art. 47",

@@ -2,10 +2,12 @@
 occurs in any byte of the ledger, its log, the views, the key store, or any document made after
 the erasure; on SQLite (every file) and on PostgreSQL (every text and bytea column of every
 table of the ledger's schema). The ledger, other learners' bundles and the checkpoints' proofs
-still verify."""
+still verify. No key the store still holds (other learners', and those the bank's pool reserved
+and gave to no one) opens any of the canary's sealed values."""
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 from pathlib import Path
 
@@ -16,7 +18,12 @@ from psycopg import sql
 from creditledger import CreditBank
 from creditledger.audit.export import export_to_sqlite
 from creditledger.audit.verify import verify_ledger
+from creditledger.crypto.sealing import SealError, unseal
+from creditledger.domain import learner_account_id
+from creditledger.domain.values import SEALED_PREFIX
 from creditledger.errors import PersonalDataErasedError
+from creditledger.services.core import ledger_of
+from creditledger.store.keystore import keys_path_for
 from tests.privacy.canary import CORRECTED, LEARNER, Story, play
 from tests.services.bank.fixtures import KEK
 from tests.store.pg_ledgers import schema_of
@@ -44,6 +51,33 @@ def _check_erased(story: Story, target: str | Path) -> None:
         assert story.found_in(document) == [], name
 
 
+def _no_key_left_opens_the_canary(story: Story, live: list[str]) -> None:
+    """Every key the store still holds, tried on every sealed value of the canary with the
+    context it was sealed under: none opens (the pool's unassigned keys among them)."""
+    keys = ledger_of(story.world.bank).personal
+    assert keys is not None
+    account = learner_account_id(LEARNER).hex
+    assert set(story.reserved) <= set(live) and len(live) >= len(story.reserved) + 3
+    tried = 0
+    for key_id in live:
+        key = keys.key(key_id)
+        assert key is not None, key_id
+        for value in story.sealed:
+            assert value.startswith(SEALED_PREFIX)
+            named, _, body = value[len(SEALED_PREFIX):].partition(":")
+            with pytest.raises(SealError):
+                unseal(key, base64.b64decode(body),
+                       keys.seal_context("personal_data", account, named))
+            tried += 1
+    assert tried == 2 * len(live)
+
+
+def _live_key_ids_in_file(path: Path) -> list[str]:
+    with sqlite3.connect(keys_path_for(path)) as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT key_id FROM data_keys_by_id WHERE wrapped IS NOT NULL")]
+
+
 def _scan_files(story: Story, folder: Path) -> None:
     scanned = [p for p in sorted(folder.iterdir()) if p.is_file()]
     names = {p.name for p in scanned}
@@ -59,9 +93,11 @@ def test_the_canary_leaves_no_trace_in_any_file_of_a_sqlite_ledger(tmp_path: Pat
         _check_erased(story, target)
         assert (tmp_path / "canary.ledger-wal").exists()  # scanned while the log is live
         _scan_files(story, tmp_path)
+        _no_key_left_opens_the_canary(story, _live_key_ids_in_file(target))
     finally:
         story.world.bank.close()
     _scan_files(story, tmp_path)  # and once closed (the logs folded into the files)
+    assert not set(story.reserved) & set(_live_key_ids_in_file(target))  # released on close
     with CreditBank.open(target, kek=KEK) as reopened:
         assert reopened.account(LEARNER).personal_data is None
         assert reopened.personal_data("S2").name == "黄志强"
@@ -78,10 +114,19 @@ def test_the_canary_leaves_no_trace_in_any_column_of_a_postgres_ledger(
         for path in (p for p in tmp_path.iterdir() if p.is_file()):  # views db, the copy
             assert story.found_in(path.read_bytes()) == [], path.name
         tables, cells, found = _scan_schema(pg_url, story)
-        assert {"stored_events", "ledger_commits", "data_keys", "key_store_info"} <= tables
+        assert {"stored_events", "ledger_commits", "data_keys", "data_keys_by_id",
+                "key_store_info"} <= tables
         assert cells > 100 and found == []
+        _no_key_left_opens_the_canary(story, _live_key_ids_in_schema(pg_url))
     finally:
         story.world.bank.close()
+
+
+def _live_key_ids_in_schema(url: str) -> list[str]:
+    table = sql.Identifier(schema_of(url), "data_keys_by_id")
+    with psycopg.connect(url.split("?", 1)[0]) as conn:
+        return [r[0] for r in conn.execute(sql.SQL(
+            "SELECT key_id FROM {0} WHERE wrapped IS NOT NULL").format(table))]
 
 
 def _scan_schema(url: str, story: Story) -> tuple[set[str], int, list[str]]:

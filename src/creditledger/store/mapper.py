@@ -83,7 +83,7 @@ class LedgerMapper(Mapper[UUID]):
         originator_id = event_state.pop("originator_id")
         originator_version = event_state.pop("originator_version")
         if self.personal is not None:
-            self._seal(_as_uuid(originator_id).hex, event_state)
+            self._seal(_as_uuid(originator_id).hex, event_state, new=originator_version == 1)
         class_version = getattr(cls, "class_version", 1)
         if class_version > 1:
             event_state["class_version"] = class_version
@@ -126,12 +126,27 @@ class LedgerMapper(Mapper[UUID]):
         return domain_event
 
 
-    def _seal(self, account: str, event_state: dict[str, Any]) -> None:
-        """Seal every personal-data value of the state (in place) under ``account``'s key."""
+    def _seal(self, account: str, event_state: dict[str, Any], *, new: bool) -> None:
+        """Seal every personal-data value of the state (in place) under ``account``'s key (a
+        ``new`` account, at its first event, takes a new key)."""
         assert self.personal is not None
         for name, value in event_state.items():
             if isinstance(value, PersonalData):
-                event_state[name] = self.personal.seal(account, name, value)
+                event_state[name] = self.personal.seal(account, name, value, new=new)
+
+    def sealed_values(self, stored_event: StoredEvent) -> list[str]:
+        """The sealed personal-data values a stored event holds, as stored (nothing opened:
+        no data key is needed to see which keys they name)."""
+        data = stored_event.state
+        if not getattr(_resolve(stored_event.topic), "plaintext", False):
+            if self.cipher:
+                data = self.cipher.decrypt(data)
+            if self.compressor:
+                data = self.compressor.decompress(data)
+        state = msgspec.json.decode(data)
+        if not isinstance(state, dict):
+            return []
+        return [value for value in state.values() if is_sealed(value)]
 
     def _unseal(self, account: str, event_state: dict[str, Any]) -> None:
         """Open every sealed value of the state (in place) that can be opened here."""
