@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+
+import psycopg
+from psycopg import sql
 
 from creditledger.audit.bundle import build_bundle
 from creditledger.audit.bundle_verify import verify_bundle
@@ -25,7 +29,9 @@ from creditledger.audit.checkpoints import (
 from creditledger.domain import PersonalData, learner_account_id
 from creditledger.services.core import ledger_of
 from creditledger.services.privacy import ErasureReceipt
+from creditledger.store.keystore import keys_path_for
 from tests.services.bank.fixtures import EVIDENCE, TODAY, World, make_world
+from tests.store.pg_ledgers import schema_of
 
 CANARY = PersonalData(name="甄金丝雀七号", id_document_type="护照",
                       id_document_number="CANARY7Q2X9Z", contact="canary-7q2x9z@example.invalid")
@@ -128,3 +134,15 @@ def _documents(story: Story, target: str | Path, old: str, new: str) -> dict[str
             "clr": json.dumps(clr, ensure_ascii=False).encode(),
             "transcript": repr(lines).encode(),
             "receipt": repr(story.receipts[0]).encode()}
+
+
+def live_key_ids(target: str | Path) -> list[str]:
+    """The ids of every data key the ledger's key store holds (not destroyed), read from its
+    file or table directly."""
+    query = "SELECT key_id FROM {0} WHERE wrapped IS NOT NULL ORDER BY key_id"
+    if isinstance(target, Path):
+        with sqlite3.connect(keys_path_for(target)) as conn:
+            return [r[0] for r in conn.execute(query.format("data_keys_by_id"))]
+    table = sql.Identifier(schema_of(target), "data_keys_by_id")
+    with psycopg.connect(target.split("?", 1)[0]) as pg:
+        return [r[0] for r in pg.execute(sql.SQL(query).format(table))]

@@ -23,8 +23,7 @@ from creditledger.domain import learner_account_id
 from creditledger.domain.values import SEALED_PREFIX
 from creditledger.errors import PersonalDataErasedError
 from creditledger.services.core import ledger_of
-from creditledger.store.keystore import keys_path_for
-from tests.privacy.canary import CORRECTED, LEARNER, Story, play
+from tests.privacy.canary import CORRECTED, LEARNER, Story, live_key_ids, play
 from tests.services.bank.fixtures import KEK
 from tests.store.pg_ledgers import schema_of
 
@@ -72,12 +71,6 @@ def _no_key_left_opens_the_canary(story: Story, live: list[str]) -> None:
     assert tried == 2 * len(live)
 
 
-def _live_key_ids_in_file(path: Path) -> list[str]:
-    with sqlite3.connect(keys_path_for(path)) as conn:
-        return [r[0] for r in conn.execute(
-            "SELECT key_id FROM data_keys_by_id WHERE wrapped IS NOT NULL")]
-
-
 def _scan_files(story: Story, folder: Path) -> None:
     scanned = [p for p in sorted(folder.iterdir()) if p.is_file()]
     names = {p.name for p in scanned}
@@ -93,11 +86,11 @@ def test_the_canary_leaves_no_trace_in_any_file_of_a_sqlite_ledger(tmp_path: Pat
         _check_erased(story, target)
         assert (tmp_path / "canary.ledger-wal").exists()  # scanned while the log is live
         _scan_files(story, tmp_path)
-        _no_key_left_opens_the_canary(story, _live_key_ids_in_file(target))
+        _no_key_left_opens_the_canary(story, live_key_ids(target))
     finally:
         story.world.bank.close()
     _scan_files(story, tmp_path)  # and once closed (the logs folded into the files)
-    assert not set(story.reserved) & set(_live_key_ids_in_file(target))  # released on close
+    assert not set(story.reserved) & set(live_key_ids(target))  # released on close
     with CreditBank.open(target, kek=KEK) as reopened:
         assert reopened.account(LEARNER).personal_data is None
         assert reopened.personal_data("S2").name == "黄志强"
@@ -117,16 +110,9 @@ def test_the_canary_leaves_no_trace_in_any_column_of_a_postgres_ledger(
         assert {"stored_events", "ledger_commits", "data_keys", "data_keys_by_id",
                 "key_store_info"} <= tables
         assert cells > 100 and found == []
-        _no_key_left_opens_the_canary(story, _live_key_ids_in_schema(pg_url))
+        _no_key_left_opens_the_canary(story, live_key_ids(pg_url))
     finally:
         story.world.bank.close()
-
-
-def _live_key_ids_in_schema(url: str) -> list[str]:
-    table = sql.Identifier(schema_of(url), "data_keys_by_id")
-    with psycopg.connect(url.split("?", 1)[0]) as conn:
-        return [r[0] for r in conn.execute(sql.SQL(
-            "SELECT key_id FROM {0} WHERE wrapped IS NOT NULL").format(table))]
 
 
 def _scan_schema(url: str, story: Story) -> tuple[set[str], int, list[str]]:
