@@ -12,7 +12,7 @@ import itertools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -48,7 +48,7 @@ class Base:
     target: Path | str
     school: SigningKey
     shared: bool
-    runs: Iterator[int] = itertools.count()
+    runs: Iterator[int] = field(default_factory=itertools.count)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
