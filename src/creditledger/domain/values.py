@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Self
+from typing import Self, TypeGuard
 
 import msgspec
 
@@ -206,7 +206,7 @@ keeps under the learner's account id. Still read, and written for corrections of
 learner (who keeps their key)."""
 
 
-def is_sealed(value: object) -> bool:
+def is_sealed(value: object) -> TypeGuard[str]:
     """Whether a value of an event's state is sealed personal data (not plaintext)."""
     return isinstance(value, str) and value.startswith((SEALED_PREFIX, SEALED_V1_PREFIX))
 

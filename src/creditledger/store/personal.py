@@ -38,6 +38,7 @@ from creditledger.crypto.sealing import (
     SealError,
     new_data_key,
     seal,
+    seal_each,
     unseal,
 )
 from creditledger.domain.values import SEALED_PREFIX, SEALED_V1_PREFIX, PersonalData, is_sealed
@@ -150,8 +151,8 @@ class PersonalDataKeys:
             return
         wrapping = self.check_kek()
         fresh = [(os.urandom(16).hex(), new_data_key()) for _ in range(missing)]
-        self.store.reserve([(key_id, seal(wrapping, key, self._wrap_context(key_id)))
-                            for key_id, key in fresh])
+        wrapped = seal_each(wrapping, [(key, self._wrap_context(key_id)) for key_id, key in fresh])
+        self.store.reserve([(key_id, w) for (key_id, _), w in zip(fresh, wrapped, strict=True)])
         self._pool.extend(fresh)
 
     def _take(self) -> tuple[str, bytes]:
@@ -218,27 +219,23 @@ class PersonalDataKeys:
                 named.append(key_id)
         return named
 
-    def _learner_key(self, account: str) -> str:
-        """The key id the account's data is sealed with (as its last sealed value names it;
-        :data:`V1` for the first format)."""
+    def _learner_key(self, account: str) -> str | None:
+        """The key id the account's data is sealed with, as its last sealed value names it
+        (:data:`V1` for the first format); ``None`` if its events hold no sealed value."""
         key_id = self._named.get(account)
         if key_id is None:
             named = self.key_ids(account)
             if not named:
-                raise UnusableLedgerError(f"account {account}: no sealed personal data in its "
-                                          "events to correct")
+                return None
             key_id = self._named[account] = named[-1]
         return key_id
 
     def data_key(self, account: str) -> bytes | None:
         """The account's data key, if it exists and the KEK is given (for tests and scans)."""
         with self._lock:
-            key_id = self._named.get(account)
+            key_id = self._learner_key(account)
             if key_id is None:
-                named = self.key_ids(account)
-                if not named:
-                    return None
-                key_id = named[-1]
+                return None
             return self._by_account(account) if key_id == V1 else self._by_key_id(key_id)
 
     def erase(self, account: str) -> None:
@@ -276,7 +273,11 @@ class PersonalDataKeys:
                 key_id, key = self._take()
                 self._named[account] = key_id
             else:
-                key_id = self._learner_key(account)
+                named = self._learner_key(account)
+                if named is None:
+                    raise UnusableLedgerError(f"account {account}: its events hold no sealed "
+                                              "personal data to correct")
+                key_id = named
                 found = self._by_account(account) if key_id == V1 else self._by_key_id(key_id)
                 if found is None:
                     raise PersonalDataErasedError(f"account {account}: personal data was "
