@@ -186,7 +186,7 @@ def test_a_bundle_holds_only_the_learners_events_and_public_registry_entries(
     states = [base64.b64decode(e) for e in json.loads(text)["aggregates"][0]["events"][0:1]
               for e in [e["state"]]]
     # the learner's own name is only sealed in the Opened event (data minimisation)
-    assert b'"personal_data":"sealed:v1:' in states[0]
+    assert b'"personal_data":"sealed:v2:' in states[0]
     assert "陈晓敏".encode() not in text.encode() and b"440101200301011234" not in text.encode()
     everything = b"".join(e.state for a in bundle.aggregates for e in a.events) + \
         b"".join(e.state for e in bundle.registry)

@@ -3,16 +3,21 @@ every byte that could still hold it is searched.
 
 :func:`play` runs the whole story on a ledger (a file or a PostgreSQL schema) and returns what
 the scans need: the canary's secrets (every personal field of both versions, and its data key
-as raw bytes, base64 and hex, and wrapped), and every document produced after the erasure.
+as raw bytes, base64 and hex, and wrapped), its sealed values as the events hold them, the keys
+the bank's pool had reserved and given to no one, and every document produced after the erasure.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+
+import psycopg
+from psycopg import sql
 
 from creditledger.audit.bundle import build_bundle
 from creditledger.audit.bundle_verify import verify_bundle
@@ -24,7 +29,9 @@ from creditledger.audit.checkpoints import (
 from creditledger.domain import PersonalData, learner_account_id
 from creditledger.services.core import ledger_of
 from creditledger.services.privacy import ErasureReceipt
+from creditledger.store.keystore import keys_path_for
 from tests.services.bank.fixtures import EVIDENCE, TODAY, World, make_world
+from tests.store.pg_ledgers import schema_of
 
 CANARY = PersonalData(name="甄金丝雀七号", id_document_type="护照",
                       id_document_number="CANARY7Q2X9Z", contact="canary-7q2x9z@example.invalid")
@@ -42,6 +49,8 @@ class Story:
     secrets: dict[str, bytes] = field(default_factory=dict)
     receipts: list[ErasureReceipt] = field(default_factory=list)
     documents: dict[str, bytes] = field(default_factory=dict)
+    sealed: list[str] = field(default_factory=list)
+    reserved: list[str] = field(default_factory=list)
 
     def found_in(self, data: bytes) -> list[str]:
         """The names of the secrets that occur in ``data``."""
@@ -82,9 +91,15 @@ def play(target: str | Path, folder: Path) -> Story:
     keys = ledger_of(bank).personal
     assert keys is not None
     account = learner_account_id(LEARNER).hex
-    data_key, wrapped = keys.data_key(account), keys.store.wrapped(account)
+    key_ids = keys.key_ids(account)
+    assert len(key_ids) == 1  # the correction is sealed under the learner's same key
+    data_key, wrapped = keys.data_key(account), keys.store.wrapped_key(key_ids[0])
     assert data_key is not None and wrapped is not None and wrapped[0] is not None
     story.secrets = secrets_of(data_key, wrapped[0])
+    story.sealed = ledger_of(bank).sealed_values_of(account)
+    assert len(story.sealed) == 2  # opened, corrected
+    story.reserved = keys.reserved
+    assert key_ids[0] not in story.reserved and len(story.reserved) > 50
     for _ in range(2):
         story.receipts.append(bank.erase_personal_data(
             LEARNER, reason="consent withdrawn (撤回同意)", legal_basis="PIPL Art. 47",
@@ -119,3 +134,15 @@ def _documents(story: Story, target: str | Path, old: str, new: str) -> dict[str
             "clr": json.dumps(clr, ensure_ascii=False).encode(),
             "transcript": repr(lines).encode(),
             "receipt": repr(story.receipts[0]).encode()}
+
+
+def live_key_ids(target: str | Path) -> list[str]:
+    """The ids of every data key the ledger's key store holds (not destroyed), read from its
+    file or table directly."""
+    query = "SELECT key_id FROM {0} WHERE wrapped IS NOT NULL ORDER BY key_id"
+    if isinstance(target, Path):
+        with sqlite3.connect(keys_path_for(target)) as conn:
+            return [r[0] for r in conn.execute(query.format("data_keys_by_id"))]
+    table = sql.Identifier(schema_of(target), "data_keys_by_id")
+    with psycopg.connect(target.split("?", 1)[0]) as pg:
+        return [r[0] for r in pg.execute(sql.SQL(query).format(table))]

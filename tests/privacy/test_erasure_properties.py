@@ -1,9 +1,18 @@
 """Hypothesis (issue 17): in any interleaving of opening accounts, correcting personal data,
 erasing it, recording achievements and reopening the ledger, an erased learner's personal data
-is never readable again, and everyone else's always reads as last written."""
+is never readable again, and everyone else's always reads as last written.
+
+On SQLite each example runs on a fresh copy of a ledger file; on PostgreSQL (when
+``CREDITLEDGER_TEST_POSTGRES`` is set) all examples share one schema, each with learners of its
+own (their ids prefixed), beside those of the examples before it."""
 
 from __future__ import annotations
 
+import itertools
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -19,6 +28,7 @@ from creditledger.domain import learner_account_id
 from creditledger.errors import AlreadyExistsError, PersonalDataErasedError
 from creditledger.services.core import ledger_of
 from creditledger.store.personal import PersonalDataKeys
+from tests.conftest import drop_schema, postgres_base_url
 from tests.services.bank.fixtures import EVIDENCE, KEK, TODAY, copy_ledger, make_world
 
 LEARNERS = ("P0", "P1", "P2")
@@ -30,13 +40,44 @@ steps = st.lists(st.tuples(st.sampled_from(["open", "correct", "erase", "achieve
                            st.sampled_from(LEARNERS), st.integers(0, 5)), max_size=10)
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SigningKey]:
-    """A ledger with the schools and catalog (built once), and GZCC's key."""
-    path = tmp_path_factory.mktemp("base") / "base.ledger"
-    world = make_world(path)
+@dataclass
+class Base:
+    """A ledger with the schools and catalog (built once), GZCC's key, and whether the
+    examples share it (PostgreSQL) or each run on a copy (SQLite)."""
+
+    target: Path | str
+    school: SigningKey
+    shared: bool
+    runs: Iterator[int] = field(default_factory=itertools.count)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def base(request: pytest.FixtureRequest,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Base]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("base") / "base.ledger"
+        world = make_world(path)
+        world.bank.close()
+        yield Base(path, world.gzcc, shared=False)
+        return
+    server, schema = postgres_base_url(), f"t_{uuid.uuid4().hex[:16]}"
+    world = make_world(f"{server}?schema={schema}")
     world.bank.close()
-    return path, world.gzcc
+    try:
+        yield Base(f"{server}?schema={schema}", world.gzcc, shared=True)
+    finally:
+        drop_schema(server, schema)
+
+
+@contextmanager
+def _ledger(base: Base) -> Iterator[tuple[Path | str, str]]:
+    """Where one example runs, and the prefix of its learners' ids."""
+    if base.shared:
+        yield base.target, f"H{next(base.runs)}-"
+        return
+    with TemporaryDirectory() as tmp:
+        assert isinstance(base.target, Path)
+        yield copy_ledger(base.target, Path(tmp) / "run.ledger"), ""
 
 
 def _person(learner: str, n: int) -> PersonalData:
@@ -46,25 +87,23 @@ def _person(learner: str, n: int) -> PersonalData:
 
 @given(script=steps)
 def test_erased_personal_data_is_never_read_again_and_the_rest_always_is(
-    base: tuple[Path, SigningKey], script: list[Step]
+    base: Base, script: list[Step]
 ) -> None:
-    source, school = base
-    with TemporaryDirectory() as tmp:
-        path = copy_ledger(source, Path(tmp) / "run.ledger")
+    with _ledger(base) as (target, prefix):
         model: dict[str, PersonalData | str] = {}
-        bank = CreditBank.open(path, kek=KEK)
+        bank = CreditBank.open(target, kek=KEK)
         try:
-            for step in script:
-                bank = _apply(bank, path, model, step, school)
+            for action, learner, n in script:
+                bank = _apply(bank, target, model, (action, prefix + learner, n), base.school)
                 _check(bank, model)
         finally:
             bank.close()
-        with CreditBank.open(path, kek=KEK, read_only=True) as reader:
+        with CreditBank.open(target, kek=KEK, read_only=True) as reader:
             _check(reader, model)
-        assert verify_ledger(path).fault is None
+        assert verify_ledger(target).fault is None
 
 
-def _apply(bank: CreditBank, path: Path, model: dict[str, PersonalData | str],
+def _apply(bank: CreditBank, path: Path | str, model: dict[str, PersonalData | str],
            step: Step, school: SigningKey) -> CreditBank:
     action, learner, n = step
     if action == "reopen":

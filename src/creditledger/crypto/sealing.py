@@ -46,6 +46,17 @@ def seal(key: bytes, plaintext: bytes, context: bytes) -> bytes:
     return nonce + AESGCM(key).encrypt(nonce, plaintext, context)
 
 
+def seal_each(key: bytes, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+    """Each ``(plaintext, context)`` sealed under ``key`` (one cipher object for them all:
+    a batch of data keys wrapped by the KEK)."""
+    cipher = AESGCM(key)
+    sealed = []
+    for plaintext, context in items:
+        nonce = os.urandom(NONCE_SIZE)
+        sealed.append(nonce + cipher.encrypt(nonce, plaintext, context))
+    return sealed
+
+
 def unseal(key: bytes, sealed: bytes, context: bytes) -> bytes:
     """The plaintext of a sealed value; :class:`SealError` if key or context do not fit."""
     if len(sealed) < NONCE_SIZE + 16:

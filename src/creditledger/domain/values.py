@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Self
+from typing import Self, TypeGuard
 
 import msgspec
 
@@ -195,14 +195,20 @@ class PersonalData(msgspec.Struct, frozen=True, kw_only=True):
     contact: str | None = None
 
 
-SEALED_PREFIX = "sealed:v1:"
-"""How sealed personal data starts in an event's state (then base64 of AES-GCM's nonce,
-ciphertext and tag)."""
+SEALED_PREFIX = "sealed:v2:"
+"""How sealed personal data starts in an event's state: then the id of the data key it is sealed
+under (32 hex digits), ``:``, and base64 of AES-GCM's nonce, ciphertext and tag. The event that
+holds it is what binds that key to its learner."""
+
+SEALED_V1_PREFIX = "sealed:v1:"
+"""Sealed personal data as first written (then base64 only): its key is the one the key store
+keeps under the learner's account id. Still read, and written for corrections of such a
+learner (who keeps their key)."""
 
 
-def is_sealed(value: object) -> bool:
+def is_sealed(value: object) -> TypeGuard[str]:
     """Whether a value of an event's state is sealed personal data (not plaintext)."""
-    return isinstance(value, str) and value.startswith(SEALED_PREFIX)
+    return isinstance(value, str) and value.startswith((SEALED_PREFIX, SEALED_V1_PREFIX))
 
 
 class Erasure(msgspec.Struct, frozen=True, kw_only=True):

@@ -2,9 +2,10 @@
 
 A ledger of policy 2 stores personal data only sealed under each learner's own data key, kept
 in the key store outside the chain (``docs/privacy.md``). Erasure writes a signed receipt event
-(``LearnerAccount.PersonalDataErased``: why, under which basis, by whom), then destroys the
-learner's data key and scrubs the key store. The account, its achievements, credits, transfers
-and the whole chain stay, and still verify; the learner remains a pseudonymous id.
+(``LearnerAccount.PersonalDataErased``: why, under which basis, by whom), then destroys every
+data key the learner's events name and scrubs the key store. The account, its achievements,
+credits, transfers and the whole chain stay, and still verify; the learner remains a
+pseudonymous id.
 """
 
 from __future__ import annotations
@@ -73,10 +74,11 @@ class PrivacyCommands(AccountCommands):
     def erase_personal_data(self, learner_id: str, *, reason: str, legal_basis: str,
                             signer: SigningKey) -> ErasureReceipt:
         """Erase a learner's personal data (crypto-shredding): record a signed receipt, then
-        destroy the learner's data key and scrub the key store. Allowed to the registrar (or
-        administrator) of the learner's home school; needs the school's key-encryption key
-        (the bank opened with ``kek``). Idempotent: erasing again changes nothing and returns
-        the first receipt (and scrubs the key store again, finishing an interrupted erasure).
+        destroy every data key the learner's events name and scrub the key store. Allowed to
+        the registrar (or administrator) of the learner's home school; needs the school's
+        key-encryption key (the bank opened with ``kek``). Idempotent: erasing again changes
+        nothing and returns the first receipt (and destroys and scrubs again, finishing an
+        interrupted erasure).
 
         Refused on a ledger that stores personal data in plaintext (policy 1, written before
         sealing existed): see ``docs/privacy.md`` for moving to a new ledger."""

@@ -2,12 +2,22 @@
 
 Personal data is sealed under a random *data key* of its learner (crypto-shredding, see
 ``docs/privacy.md``). The data keys are kept here, never in the chain: in ``NAME.keys.db``
-beside a ledger file, or in the ``data_keys`` table of a PostgreSQL ledger's schema. Each is
-stored *wrapped* (AES-GCM) by the school's key-encryption key (KEK, :class:`KeyEncryptionKey`).
+beside a ledger file, or in the tables of a PostgreSQL ledger's schema. Each is stored
+*wrapped* (AES-GCM) by the school's key-encryption key (KEK, :class:`KeyEncryptionKey`).
 
-Erasing a learner destroys the wrapped key (the row keeps only a tombstone: the account id and
-when, so that no new key is ever made for that learner) and scrubs the store's freed space
-(:meth:`SQLiteKeyStore.scrub`, :meth:`~creditledger.store.keystore_pg.PostgresKeyStore.scrub`).
+Two tables hold them:
+
+* ``data_keys_by_id``: keys under a random *key id*, made in batches ahead of use and reserved
+  by one process (:meth:`KeyStore.reserve`); the sealed value names its key id
+  (``sealed:v2:<key id>:...``), so the event that holds it is what gives the key to a learner.
+  A key id is inserted once, never shared: two processes reserve rows of their own.
+* ``data_keys``: the keys of the first sealing code (``sealed:v1:``), under the learner's
+  account id; still read, never made any more. On erasure it also keeps the account's
+  tombstone (the account id and when).
+
+Erasing a learner destroys every key its events name (the rows keep only their id and when)
+and scrubs the store's freed space (:meth:`SQLiteKeyStore.scrub`,
+:meth:`~creditledger.store.keystore_pg.PostgresKeyStore.scrub`).
 The store's ``key_store_info`` holds the ledger's id, the salt a passphrase KEK is derived
 with, and a *check value* sealed by the KEK, so that a wrong KEK is told apart at once.
 """
@@ -28,8 +38,12 @@ KEYS_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS key_store_info (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS data_keys (account_id TEXT PRIMARY KEY, wrapped BLOB,"
     " created_at TEXT NOT NULL, erased_at TEXT)",
+    "CREATE TABLE IF NOT EXISTS data_keys_by_id (key_id TEXT PRIMARY KEY, wrapped BLOB,"
+    " created_at TEXT NOT NULL, erased_at TEXT)",
 )
-"""The key store's two tables (the same on SQLite and PostgreSQL, ``bytea`` for ``BLOB``)."""
+"""The key store's tables (the same on SQLite and PostgreSQL, ``bytea`` for ``BLOB``). Made
+if missing whenever a store is opened for writing: a store of the first sealing code gains
+``data_keys_by_id`` and keeps its rows."""
 
 
 class KeyStore(Protocol):
@@ -46,15 +60,27 @@ class KeyStore(Protocol):
         ...
 
     def wrapped(self, account: str) -> tuple[bytes | None] | None:
-        """``None`` if the account has no key; else ``(wrapped,)``, ``(None,)`` if erased."""
+        """The account-keyed (v1) key: ``None`` if the account has none; else
+        ``(wrapped,)``, ``(None,)`` if erased."""
         ...
 
-    def add(self, account: str, wrapped: bytes) -> None:
-        """Keep a new wrapped key (unless the account has a key or a tombstone already)."""
+    def wrapped_key(self, key_id: str) -> tuple[bytes | None] | None:
+        """The key of ``key_id``: ``None`` if there is none; ``(wrapped,)``, ``(None,)`` if
+        destroyed."""
         ...
 
-    def destroy(self, account: str) -> None:
-        """Destroy the account's key: the row keeps only a tombstone."""
+    def reserve(self, rows: list[tuple[str, bytes]]) -> None:
+        """Keep new wrapped keys under new key ids, in one transaction (a key id already
+        there is an error, never a shared key)."""
+        ...
+
+    def release(self, key_ids: list[str]) -> None:
+        """Delete reserved keys that no event names (a process closing: they sealed nothing)."""
+        ...
+
+    def destroy(self, account: str, key_ids: list[str]) -> None:
+        """Destroy the keys ``key_ids`` and the account's v1 key, in one transaction: the rows
+        keep only their id and when (the account's row is its tombstone)."""
         ...
 
     def scrub(self) -> None:
@@ -62,7 +88,7 @@ class KeyStore(Protocol):
         ...
 
     def count(self) -> int:
-        """How many keys (not tombstones) the store holds."""
+        """How many keys (not tombstones) the store holds, in both tables."""
         ...
 
     def close(self) -> None: ...
@@ -138,26 +164,40 @@ class SQLiteKeyStore:
         return self.info()
 
     def wrapped(self, account: str) -> tuple[bytes | None] | None:
+        return self._wrapped("SELECT wrapped FROM data_keys WHERE account_id=?", account)
+
+    def wrapped_key(self, key_id: str) -> tuple[bytes | None] | None:
+        return self._wrapped("SELECT wrapped FROM data_keys_by_id WHERE key_id=?", key_id)
+
+    def _wrapped(self, statement: str, name: str) -> tuple[bytes | None] | None:
         with self._lock:
-            row = self._connection().execute(
-                "SELECT wrapped FROM data_keys WHERE account_id=?", (account,)).fetchone()
+            try:
+                row = self._connection().execute(statement, (name,)).fetchone()
+            except sqlite3.OperationalError as e:
+                if self._read_only and "no such table" in str(e):
+                    return None  # a read-only store of the first sealing code: no such keys
+                raise UnusableLedgerError(f"{self.path}: cannot read a data key ({e})") from e
         return None if row is None else (None if row[0] is None else bytes(row[0]),)
 
-    def add(self, account: str, wrapped: bytes) -> None:
-        with self._lock, self._writing() as c:
-            c.execute("INSERT OR IGNORE INTO data_keys (account_id, wrapped, created_at) "
-                      "VALUES (?, ?, ?)", (account, wrapped, now_text()))
+    def reserve(self, rows: list[tuple[str, bytes]]) -> None:
+        at = now_text()
+        try:
+            with self._lock, self._writing() as c:
+                c.executemany("INSERT INTO data_keys_by_id (key_id, wrapped, created_at) "
+                              "VALUES (?, ?, ?)", [(k, w, at) for k, w in rows])
+        except sqlite3.IntegrityError as e:  # never: key ids are 128 random bits
+            raise UnusableLedgerError(f"{self.path}: a new key id is taken already ({e})") from e
 
-    def add_many(self, rows: list[tuple[str, bytes]]) -> None:
-        """Keep many new wrapped keys in one transaction (a cohort: one sync, not one each)."""
+    def release(self, key_ids: list[str]) -> None:
+        with self._lock, self._writing() as c:
+            c.executemany("DELETE FROM data_keys_by_id WHERE key_id=?", [(k,) for k in key_ids])
+
+    def destroy(self, account: str, key_ids: list[str]) -> None:
         at = now_text()
         with self._lock, self._writing() as c:
-            c.executemany("INSERT OR IGNORE INTO data_keys (account_id, wrapped, created_at) "
-                          "VALUES (?, ?, ?)", [(a, w, at) for a, w in rows])
-
-    def destroy(self, account: str) -> None:
-        at = now_text()
-        with self._lock, self._writing() as c:
+            c.executemany("UPDATE data_keys_by_id SET wrapped=NULL, "
+                          "erased_at=coalesce(erased_at, ?) WHERE key_id=?",
+                          [(at, k) for k in key_ids])
             c.execute("INSERT OR IGNORE INTO data_keys (account_id, wrapped, created_at) "
                       "VALUES (?, NULL, ?)", (account, at))
             c.execute("UPDATE data_keys SET wrapped=NULL, erased_at=coalesce(erased_at, ?) "
@@ -186,7 +226,8 @@ class SQLiteKeyStore:
     def count(self) -> int:
         with self._lock:
             row = self._connection().execute(
-                "SELECT count(*) FROM data_keys WHERE wrapped IS NOT NULL").fetchone()
+                "SELECT (SELECT count(*) FROM data_keys WHERE wrapped IS NOT NULL) + "
+                "(SELECT count(*) FROM data_keys_by_id WHERE wrapped IS NOT NULL)").fetchone()
         return int(row[0])
 
     def close(self) -> None:

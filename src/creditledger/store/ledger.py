@@ -264,7 +264,8 @@ class Ledger(Application[UUID]):
             return self
         try:
             store = self._key_store()
-            self._personal = PersonalDataKeys(store, kek, self.ledger_id)
+            self._personal = PersonalDataKeys(store, kek, self.ledger_id,
+                                              events=self.sealed_values_of)
             self.mapper.personal = self._personal  # type: ignore[attr-defined]
             if kek is not None and (not self._read_only or store.info()):
                 self._personal.check_kek()
@@ -282,6 +283,15 @@ class Ledger(Application[UUID]):
             return PostgresKeyStore(datastore, read_only=bool(self._read_only))
         return SQLiteKeyStore(keys_path_for(self.env["SQLITE_DBNAME"]),
                               read_only=bool(self._read_only))
+
+    def sealed_values_of(self, account: str) -> list[str]:
+        """Every sealed value the stored events of an account (its id in hex) hold, oldest
+        first: which data keys are the learner's (read for erasure and corrections)."""
+        mapper: LedgerMapper = self.mapper  # type: ignore[assignment]
+        found: list[str] = []
+        for stored in self.recorder.select_events(UUID(account)):
+            found += mapper.sealed_values(stored)
+        return found
 
     @property
     def personal(self) -> PersonalDataKeys | None:

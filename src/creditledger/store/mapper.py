@@ -45,6 +45,14 @@ def _state_decoder(topic: str) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(state_type)
 
 
+@cache
+def _sealable_fields(topic: str) -> tuple[str, ...]:
+    """The fields of events of ``topic`` typed to hold personal data (only there can a sealed
+    value be: anywhere else a string would not decode)."""
+    return tuple(name for name, hint in typing.get_type_hints(_resolve(topic)).items()
+                 if hint is PersonalData or PersonalData in typing.get_args(hint))
+
+
 def _resolve(topic: str) -> type[Any]:
     """The loaded class whose canonical topic this is (never an import of what a file names);
     ``ValueError`` for any other topic."""
@@ -83,7 +91,7 @@ class LedgerMapper(Mapper[UUID]):
         originator_id = event_state.pop("originator_id")
         originator_version = event_state.pop("originator_version")
         if self.personal is not None:
-            self._seal(_as_uuid(originator_id).hex, event_state)
+            self._seal(_as_uuid(originator_id).hex, event_state, new=originator_version == 1)
         class_version = getattr(cls, "class_version", 1)
         if class_version > 1:
             event_state["class_version"] = class_version
@@ -114,8 +122,9 @@ class LedgerMapper(Mapper[UUID]):
             raise MapperDeserialisationError(msg) from e
         event_state["originator_id"] = _as_uuid(stored_event.originator_id)
         event_state["originator_version"] = stored_event.originator_version
-        if self.personal is not None:
-            self._unseal(event_state["originator_id"].hex, event_state)
+        if self.personal is not None and _sealable_fields(stored_event.topic):
+            self._unseal(event_state["originator_id"].hex, event_state,
+                         _sealable_fields(stored_event.topic))
         from_version = event_state.pop("class_version", 1)
         class_version = getattr(cls, "class_version", 1)
         while from_version < class_version:
@@ -126,17 +135,34 @@ class LedgerMapper(Mapper[UUID]):
         return domain_event
 
 
-    def _seal(self, account: str, event_state: dict[str, Any]) -> None:
-        """Seal every personal-data value of the state (in place) under ``account``'s key."""
+    def _seal(self, account: str, event_state: dict[str, Any], *, new: bool) -> None:
+        """Seal every personal-data value of the state (in place) under ``account``'s key (a
+        ``new`` account, at its first event, takes a new key)."""
         assert self.personal is not None
         for name, value in event_state.items():
             if isinstance(value, PersonalData):
-                event_state[name] = self.personal.seal(account, name, value)
+                event_state[name] = self.personal.seal(account, name, value, new=new)
 
-    def _unseal(self, account: str, event_state: dict[str, Any]) -> None:
-        """Open every sealed value of the state (in place) that can be opened here."""
+    def sealed_values(self, stored_event: StoredEvent) -> list[str]:
+        """The sealed personal-data values a stored event holds, as stored (nothing opened:
+        no data key is needed to see which keys they name)."""
+        data = stored_event.state
+        if not getattr(_resolve(stored_event.topic), "plaintext", False):
+            if self.cipher:
+                data = self.cipher.decrypt(data)
+            if self.compressor:
+                data = self.compressor.decompress(data)
+        state = msgspec.json.decode(data)
+        if not isinstance(state, dict):
+            return []
+        return [value for value in state.values() if is_sealed(value)]
+
+    def _unseal(self, account: str, event_state: dict[str, Any], fields: tuple[str, ...]) -> None:
+        """Open every sealed value of the state's ``fields`` (in place) that can be opened
+        here."""
         assert self.personal is not None
-        for name, value in event_state.items():
+        for name in fields:
+            value = event_state.get(name)
             if is_sealed(value):
                 opened = self.personal.unseal(account, name, value)
                 if opened is not None:
