@@ -40,7 +40,16 @@ WitnessKeyOption = Annotated[Path, typer.Option(
     "--key", metavar="KEY.pem", help="The witness's PRIVATE key (encrypted PEM, from keygen).")]
 OutputOption = Annotated[Path | None, typer.Option(
     "-o", "--output", metavar="FILE", help="Write here, not to stdout.")]
+CheckpointOption = Annotated[Path | None, typer.Option(
+    "--checkpoint", metavar="FILE", help="The checkpoint (default: the last recorded).")]
 _REFUSED = {403, 422}  # with a split view (409): fails verification against what was cosigned
+
+
+def _refused(e: WitnessError) -> int:
+    """Exit 1 when the witness refuses the checkpoint itself (a split view, a proof that does
+    not verify, not the log's signature), 2 when the request was unusable or out of date."""
+    refused = e.split_view if isinstance(e, WitnessConflictError) else e.status in _REFUSED
+    return 1 if refused else 2
 
 
 def register(app: typer.Typer) -> None:
@@ -94,9 +103,7 @@ def request_command(
     ledger: LedgerArgument,
     old_size: Annotated[int, typer.Option("--old-size", metavar="N", help="The witness's "
                                           "latest cosigned size of this ledger (0: none).")],
-    checkpoint: Annotated[Path | None, typer.Option(
-        "--checkpoint", metavar="FILE", help="The checkpoint (default: the last recorded).")
-    ] = None,
+    checkpoint: CheckpointOption = None,
     output: OutputOption = None,
 ) -> None:
     """Write the add-checkpoint request (old size, consistency proof, checkpoint) for a witness."""
@@ -130,8 +137,7 @@ def add_checkpoint_command(
         with Witness.open(state, signing_key(key, passphrase_env)) as witness:
             line = witness.add_checkpoint(parsed)
     except WitnessError as e:
-        refused = e.split_view if isinstance(e, WitnessConflictError) else e.status in _REFUSED
-        fail(f"witness refuses the checkpoint ({e.status}): {e}", 1 if refused else 2)
+        fail(f"witness refuses the checkpoint ({e.status}): {e}", _refused(e))
     except CreditLedgerError as e:
         fail(str(e))
     write_output(line.encode("utf-8"), output, "cosignature")
@@ -180,9 +186,7 @@ def submit_command(
                                      "prefix, e.g. http://witness.example:7380.")],
     old_size: Annotated[int, typer.Option("--old-size", metavar="N", help="The witness's latest "
                                           "cosigned size, if known (it says so otherwise).")] = 0,
-    checkpoint: Annotated[Path | None, typer.Option(
-        "--checkpoint", metavar="FILE", help="The checkpoint (default: the last recorded).")
-    ] = None,
+    checkpoint: CheckpointOption = None,
     output: OutputOption = None,
 ) -> None:
     """Send the ledger's checkpoint to a witness over HTTP; write its cosignature line."""
@@ -193,8 +197,7 @@ def submit_command(
         note = read_text(checkpoint, "checkpoint") if checkpoint is not None else None
         line = submit_checkpoint(ledger, url, old_size, note)
     except WitnessError as e:
-        refused = e.split_view if isinstance(e, WitnessConflictError) else e.status in _REFUSED
-        fail(str(e), 1 if refused else 2)
+        fail(str(e), _refused(e))
     except InconsistentLedgerError as e:
         fail(str(e), 1)
     except CreditLedgerError as e:
