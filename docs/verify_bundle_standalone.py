@@ -749,11 +749,15 @@ def check_completeness(b: dict[str, Any], size: int, extensions: list[str]) -> s
     if roles.get(transfers) != "transfers" and not absent:
         raise Fault("incomplete-aggregate", f"transfers {transfers}: the learner's transfer "
                     "ledger is neither in the bundle nor proven absent")
+    seen: set[str] = set()
     for p in proofs:
         if p["originator_id"] not in roles and not (p["originator_id"] == transfers
                                                     and p["version"] == 0):
             raise Fault("bad-index-proof", f"a head proof of {p['originator_id']}, which the "
                         "bundle does not hold")
+        if p["originator_id"] in seen:
+            raise Fault("bad-index-proof", f"two head proofs of {p['originator_id']}")
+        seen.add(p["originator_id"])
     return (f"complete: {len(b['aggregates'])} aggregates, each up to its head in the "
             f"checkpoint's index of heads (size {size})")
 

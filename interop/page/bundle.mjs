@@ -497,10 +497,13 @@ async function checkComplete(b, extensions, size) {
   if (held.get(transfersId) !== "transfers" && !absent) {
     throw incomplete(`transfers ${transfersId}`, "the learner's transfer ledger is neither in the bundle nor proven absent");
   }
-  for (const p of b.heads) { // rule 5
+  const seen = new Set();
+  for (const p of b.heads) { // rule 5 (and one proof per aggregate, absence proofs included)
     if (!held.has(p.originator_id) && !(p.originator_id === transfersId && p.version === 0)) {
       throw new Fault("bad-index-proof", `a head proof of ${p.originator_id}, which the bundle does not hold`);
     }
+    if (seen.has(p.originator_id)) throw new Fault("bad-index-proof", `two head proofs of ${p.originator_id}`);
+    seen.add(p.originator_id);
   }
   return `${b.aggregates.length} aggregates, each up to its head at checkpoint ${size}` +
     (absent ? "; no transfer ledger (proven)" : "");

@@ -24,11 +24,10 @@ export const leafHash = (key, version, head) => sha256(concat(Uint8Array.of(2), 
 export function headsRoot(extensions) {
   const lines = extensions.filter((l) => l.split(" ")[0] === HEADS_LINE);
   if (lines.length === 0) return null;
-  const parts = lines[0].split(" ");
   if (lines.length > 1) throw new Error("the checkpoint carries more than one heads line");
-  let root;
+  let root; // everything after "creditledger-heads/1 ", as Python reads it: nothing may follow
   try {
-    root = b64(parts[1], "index root");
+    root = b64(lines[0].slice(HEADS_LINE.length + 1), "index root");
   } catch {
     root = new Uint8Array(0);
   }

@@ -134,3 +134,21 @@ def test_each_refusal_has_the_specs_status(
     assert post(url, good.encode())[0] == 200
     bogus = good.replace("old 0\n", f"old {size}\n{base64.b64encode(bytes(32)).decode()}\n", 1)
     assert post(url, bogus.encode())[0] == 422
+
+
+def test_non_ascii_digits_are_not_sizes_or_lengths(served: Served, forked: Fork) -> None:  # noqa: F811
+    """'²' and '٣' are digits to str.isdigit but not sizes: refused as malformed, never a
+    crash of the handler (which would leave the client without an answer)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    good = checkpoint_request(forked.bank.path, 0).format()
+    assert post(served.url + "/add-checkpoint", good.replace("old 0", "old \u0663", 1)
+                .encode())[0] == 400
+    where = urlsplit(served.url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    conn.putrequest("POST", where.path + "/add-checkpoint")
+    conn.putheader("Content-Length", "\u00b2")
+    conn.endheaders()
+    assert conn.getresponse().status == 411
+    conn.close()

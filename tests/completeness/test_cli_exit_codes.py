@@ -95,3 +95,35 @@ def test_a_held_checkpoint_of_the_same_size_with_another_index_is_a_split_view_e
     same = tmp_path / "same.txt"
     same.write_text(json.loads(bundle.read_text())["checkpoint"])
     assert both(str(bundle), "--checkpoint", str(same))[::2] == (0, 0)
+
+
+def _resigned(bundle: Path, bank: Bank, tmp_path: Path, heads: str) -> Path:
+    """The bundle with its checkpoint re-signed by the root key with another heads line."""
+    from creditledger.crypto.note import Checkpoint, SignedNote, sign_checkpoint
+
+    data = json.loads(bundle.read_text())
+    shown = SignedNote.parse(data["checkpoint"]).checkpoint()
+    data["checkpoint"] = sign_checkpoint(
+        Checkpoint(shown.origin, shown.size, shown.root, (heads,)), [bank.world.root])
+    return write_json(tmp_path / "resigned.json", data)
+
+
+def test_a_heads_line_with_anything_after_the_root_is_a_bad_index_proof(
+        bundle: Path, bank: Bank, tmp_path: Path) -> None:
+    data = json.loads(bundle.read_text())
+    line = next(x for x in data["checkpoint"].split("\n") if x.startswith("creditledger-heads/1"))
+    code, out, scode, sout = both(str(_resigned(bundle, bank, tmp_path, line + " extra")))
+    assert (code, scode) == (1, 1)
+    assert out.startswith("TAMPERED: bad-index-proof") and sout.startswith(
+        "TAMPERED: bad-index-proof")
+
+
+def test_two_head_proofs_of_one_aggregate_are_a_bad_index_proof_even_absence_proofs(
+        bundle: Path, tmp_path: Path) -> None:
+    data = json.loads(bundle.read_text())
+    absent = [p for p in data["heads"] if p["version"] == 0]
+    assert absent, "the bank's S1 has no transfer ledger: its absence is proven"
+    data["heads"].append(absent[0])
+    code, out, scode, sout = both(str(write_json(tmp_path / "twice.json", data)))
+    assert (code, scode) == (1, 1)
+    assert "bad-index-proof" in out and "two head proofs" in sout

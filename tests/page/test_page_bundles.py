@@ -259,3 +259,24 @@ def test_a_newer_checkpoint_held_makes_an_older_bundle_stale_as_in_python(
     assert same.verdict == "intact" and same.fault is None
     other = session.check(old, root, held="not a checkpoint")
     assert other.verdict == "unusable"
+
+
+def test_a_heads_line_with_trailing_text_and_a_second_absence_proof_fail_as_in_python(
+    session: PageSession, bank: Bank, bundle_file: Path, tmp_path: Path,
+) -> None:
+    from creditledger.crypto.note import Checkpoint, SignedNote, sign_checkpoint
+
+    data = json.loads(bundle_file.read_text(encoding="utf-8"))
+    shown = SignedNote.parse(data["checkpoint"]).checkpoint()
+    line = next(x for x in shown.extensions if x.startswith("creditledger-heads/1 "))
+    data["checkpoint"] = sign_checkpoint(
+        Checkpoint(shown.origin, shown.size, shown.root, (line + " extra",)), [bank.world.root])
+    junk = write_json(tmp_path / "junk.json", data)
+    twice_data = json.loads(bundle_file.read_text(encoding="utf-8"))
+    twice_data["heads"] += [p for p in twice_data["heads"] if p["version"] == 0][:1]
+    twice = write_json(tmp_path / "twice.json", twice_data)
+    for path in (junk, twice):
+        page = session.check(path)
+        python = python_verdict(path)
+        assert python["exit"] == 1 and python["fault"]["kind"] == "bad-index-proof"
+        assert page.fault == "bad-index-proof" and page.failed == ["completeness"]

@@ -53,6 +53,35 @@ def test_a_sealed_value_opens_only_for_its_own_account_and_field(tmp_path: Path)
         renamed = value.replace(value.split(":")[2], s2_key)  # S1's data, naming S2's key
         with pytest.raises(UnusableLedgerError, match="does not open"):
             keys.unseal(s1, "personal_data", renamed)
+        # a value that did not open names no key for the account it was tried on
+        own = keys.data_key(s2)
+        keys.forget(s2)
+        with pytest.raises(UnusableLedgerError, match="does not open"):
+            keys.unseal(s2, "personal_data", value)
+        assert keys.data_key(s2) == own
+    finally:
+        world.bank.close()
+
+
+def test_no_code_can_look_like_sealed_data_so_erasure_reads_only_personal_fields(
+        tmp_path: Path) -> None:
+    """A learner id shaped like a sealed value naming another learner's key must never make
+    that learner's erasure destroy the other's key: such ids are refused, and erasure reads key
+    ids from the fields typed to hold personal data only."""
+    from creditledger.errors import ValidationError
+
+    world = make_world(tmp_path / "mark.ledger")
+    try:
+        victim_key = _sealed(world.bank, "S1").split(":")[2]
+        with pytest.raises(ValidationError, match="must not start with 'sealed:'"):
+            world.bank.open_account(learner_id=f"sealed:v2:{victim_key}:x",
+                                    learner_type="student", programme_code="530302",
+                                    personal_data=_person("X"), signer=world.gzcc)
+        account = learner_account_id("S2").hex
+        ledger = ledger_of(world.bank)
+        assert ledger.sealed_values_of(account) == [_sealed(world.bank, "S2")]
+        world.bank.erase_personal_data("S2", signer=world.gzcc, **ERASE)
+        assert world.bank.personal_data("S1").name  # the other learner's data still opens
     finally:
         world.bank.close()
 

@@ -287,7 +287,7 @@ def credited_achievements(account: BundleAggregate) -> list[str]:
     found: list[str] = []
     for e in account.events:
         if e.topic == CREDITED:
-            aid = UUID(msgspec.json.decode(e.state)["achievement_id"]).hex
+            aid = UUID(str(msgspec.json.decode(e.state)["achievement_id"])).hex
             if aid not in found:
                 found.append(aid)
     return found

@@ -68,11 +68,16 @@ def check_completeness(bundle: Bundle, cp: Checkpoint) -> str | None:
         raise fault_error(Kind.INCOMPLETE_AGGREGATE, f"transfers {transfers}: the learner's "
                           "transfer ledger is neither in the bundle nor proven absent",
                           aggregate=transfers)
-    for p in proofs:  # rule 5
+    seen: set[str] = set()
+    for p in proofs:  # rule 5 (and one proof per aggregate, absence proofs included)
         if p.originator_id not in held_ids and not (p.originator_id == transfers
                                                     and p.version == 0):
             raise fault_error(Kind.BAD_INDEX_PROOF, f"a head proof of {p.originator_id}, which "
                               "the bundle does not hold", aggregate=p.originator_id)
+        if p.originator_id in seen:
+            raise fault_error(Kind.BAD_INDEX_PROOF, f"two head proofs of {p.originator_id}",
+                              aggregate=p.originator_id)
+        seen.add(p.originator_id)
     return (f"complete: {len(bundle.aggregates)} aggregates, each up to its head in the "
             f"checkpoint's index of heads (size {cp.size})"
             + (", and no transfer ledger" if absent else ""))

@@ -62,7 +62,7 @@ class AddCheckpoint:
             raise WitnessError("not an add-checkpoint request (old <size>, proof, blank line, "
                                "checkpoint)")
         size = lines[0][4:]
-        if not size.isdigit() or (size != "0" and size.startswith("0")):
+        if not (size.isascii() and size.isdigit()) or (size != "0" and size.startswith("0")):
             raise WitnessError(f"old size is not a canonical decimal: {size!r}")
         try:
             proof = tuple(base64.b64decode(line, validate=True) for line in lines[1:])

@@ -130,6 +130,11 @@ def validate_hours(value: object, field: str) -> int:
     return value
 
 
+SEALED_MARK = "sealed:"
+"""What every sealed personal-data value starts with (domain.values): no code may, so no id or
+code can ever be read as one."""
+
+
 def validate_code(value: object, field: str, *, max_length: int = MAX_CODE_LENGTH) -> str:
     """Return a code (institution, course, certificate, learner id ...): no blanks inside.
 
@@ -144,6 +149,9 @@ def validate_code(value: object, field: str, *, max_length: int = MAX_CODE_LENGT
         raise ValidationError(field, f"is longer than {max_length} characters")
     if _CODE_FORBIDDEN.search(code):
         raise ValidationError(field, f"contains whitespace or control characters ({code!r})")
+    if code.startswith(SEALED_MARK):
+        raise ValidationError(field, f"must not start with {SEALED_MARK!r}, the mark of sealed "
+                              "personal data")
     return code
 
 

@@ -15,6 +15,7 @@ URL, asking from the size the witness names when it answers 409, and returns the
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import urllib.error
 import urllib.request
@@ -54,7 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != self.service.prefix + ADD_CHECKPOINT:
             return self._send(404, f"no such endpoint: {self.path}")
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        if length is None or not (length.isascii() and length.isdigit()):
             return self._send(411, "a Content-Length is required")
         if int(length) > MAX_REQUEST:
             return self._send(413, f"a request is at most {MAX_REQUEST} bytes")
@@ -71,6 +72,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(e.status, str(e))
         except CreditLedgerError as e:  # the state file went missing or bad under the server
             return self._send(500, f"the witness cannot answer: {e}")
+        except sqlite3.OperationalError as e:  # its state file is locked or its disk failing
+            return self._send(503, f"the witness cannot answer now: {e}")
         self._send(200, line)
 
     def do_GET(self) -> None:

@@ -87,6 +87,7 @@ class PrivacyCommands(AccountCommands):
         if self._ledger.in_unit_of_work:
             raise ConflictError("an erasure is a command of its own, not part of a unit of work")
         account = self._account(learner_id)
+        keys.key_ids(account.id.hex)  # every sealed value readable, before the receipt
         signed = self._ledger.signer_of(signer)
         if account.erase_personal_data(reason=reason, legal_basis=legal_basis,
                                        erased_by=signed.principal,

@@ -145,7 +145,12 @@ class LedgerMapper(Mapper[UUID]):
 
     def sealed_values(self, stored_event: StoredEvent) -> list[str]:
         """The sealed personal-data values a stored event holds, as stored (nothing opened:
-        no data key is needed to see which keys they name)."""
+        no data key is needed to see which keys they name). Only the fields typed to hold
+        personal data are read: any other string (a learner id, a programme code) is the
+        school's text, and must never be taken for a key id."""
+        fields = _sealable_fields(stored_event.topic)
+        if not fields:
+            return []
         data = stored_event.state
         if not getattr(_resolve(stored_event.topic), "plaintext", False):
             if self.cipher:
@@ -155,7 +160,7 @@ class LedgerMapper(Mapper[UUID]):
         state = msgspec.json.decode(data)
         if not isinstance(state, dict):
             return []
-        return [value for value in state.values() if is_sealed(value)]
+        return [value for value in map(state.get, fields) if is_sealed(value)]
 
     def _unseal(self, account: str, event_state: dict[str, Any], fields: tuple[str, ...]) -> None:
         """Open every sealed value of the state's ``fields`` (in place) that can be opened

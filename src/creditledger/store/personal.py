@@ -296,7 +296,6 @@ class PersonalDataKeys:
             return None
         key_id = _key_id_of(value)
         with self._lock:
-            self._named[account] = key_id  # the learner's key, as their events say
             key = self._by_account(account) if key_id == V1 else self._by_key_id(key_id)
         if key is None:
             return None
@@ -308,10 +307,13 @@ class PersonalDataKeys:
             context = self.seal_context(field, account, key_id)
         try:
             plain = unseal(key, base64.b64decode(body, validate=True), context)
-            return msgspec.json.decode(plain, type=PersonalData)
+            opened = msgspec.json.decode(plain, type=PersonalData)
         except (binascii.Error, SealError, msgspec.DecodeError) as e:
             raise UnusableLedgerError(f"account {account}: sealed {field} does not open with "
                                       f"the learner's data key ({e})") from e
+        with self._lock:  # only a value that opened under this account names its key
+            self._named[account] = key_id
+        return opened
 
     def close(self) -> None:
         """Forget every key; delete the pool's unassigned keys from the store if it can be
