@@ -710,6 +710,35 @@ def heads_root(extensions: list[str]) -> bytes | None:
     return root
 
 
+def named_evidence(b: dict[str, Any]) -> list[tuple[str, str]]:
+    """The evidence that held evidence names (a certificate recognition's certificate, a
+    certificate's alliance and status-list entry): (id, why), each to be held as evidence."""
+    named: list[tuple[str, str]] = []
+    for a in b["aggregates"]:
+        if a["role"] != "evidence" or not a["events"]:
+            continue
+        first, oid = a["events"][0], a["originator_id"]
+        try:
+            state = _state(first)
+            if first["topic"] == CERTIFICATE_RECOGNISED:
+                named.append((uuid.UUID(str(state["certificate_id"])).hex,
+                              f"the certificate recognition {oid} names"))
+            elif first["topic"] == CERTIFICATE_ISSUED:
+                facts = state["facts"]
+                named.append((natural_key_id("alliance", str(facts["alliance"])),
+                              f"the alliance of certificate {oid}"))
+                status = facts.get("status")
+                if status is not None:
+                    named.append((natural_key_id("status-entry", str(status["key_id"]),
+                                                 str(int(status["list_number"])),
+                                                 str(int(status["index"]))),
+                                  f"the status-list entry of certificate {oid}"))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise Fault("unreadable-content", "an evidence event names no certificate, "
+                        "alliance or status entry", first["position"]) from None
+    return named
+
+
 def check_completeness(b: dict[str, Any], size: int, extensions: list[str]) -> str | None:
     """The rules of docs/completeness.md, in order; None: completeness not proven."""
     if b["format"] == BUNDLE_FORMAT_1:
@@ -749,6 +778,9 @@ def check_completeness(b: dict[str, Any], size: int, extensions: list[str]) -> s
     if roles.get(transfers) != "transfers" and not absent:
         raise Fault("incomplete-aggregate", f"transfers {transfers}: the learner's transfer "
                     "ledger is neither in the bundle nor proven absent")
+    for aid, why in named_evidence(b):
+        if roles.get(aid) != "evidence":
+            raise Fault("incomplete-aggregate", f"evidence {aid}, {why}, is not in the bundle")
     seen: set[str] = set()
     for p in proofs:
         if p["originator_id"] not in roles and not (p["originator_id"] == transfers

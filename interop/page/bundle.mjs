@@ -452,6 +452,36 @@ async function checkFresh(b, size, key, held) {
 
 const incomplete = (what, detail) => new Fault("incomplete-aggregate", `${what}: ${detail}`);
 
+/** The evidence that held evidence names (a certificate recognition's certificate, a
+ * certificate's alliance and status-list entry): [id, why], each to be held as evidence. */
+async function namedEvidence(b) {
+  const named = [];
+  for (const a of b.aggregates) {
+    if (a.role !== "evidence" || !a.events.length) continue;
+    const first = a.events[0], oid = a.originator_id, st = state(first);
+    const unreadable = () => new Fault("unreadable-content",
+      "an evidence event names no certificate, alliance or status entry", first.position);
+    if (first.topic === CERTIFICATE_RECOGNISED) {
+      const id = uuidHex(st.certificate_id);
+      if (!id) throw unreadable();
+      named.push([id, `the certificate recognition ${oid} names`]);
+    } else if (first.topic === CERTIFICATE_ISSUED) {
+      const facts = st.facts;
+      if (!facts || typeof facts !== "object" || facts.alliance === undefined) throw unreadable();
+      named.push([await naturalKeyId("alliance", String(facts.alliance)), `the alliance of certificate ${oid}`]);
+      const status = facts.status;
+      if (status !== undefined && status !== null) {
+        if (typeof status !== "object" || !Number.isInteger(Number(status.list_number)) ||
+            !Number.isInteger(Number(status.index)) || status.key_id === undefined) throw unreadable();
+        named.push([await naturalKeyId("status-entry", String(status.key_id),
+          String(Number(status.list_number)), String(Number(status.index))),
+        `the status-list entry of certificate ${oid}`]);
+      }
+    }
+  }
+  return named;
+}
+
 // Rules 1-5 of docs/completeness.md in their order, as audit/bundle_complete.py applies them.
 // Returns the detail line, or null when completeness is not proven (format 1, or no head proof
 // against a checkpoint without a heads line).
@@ -496,6 +526,9 @@ async function checkComplete(b, extensions, size) {
   const absent = b.heads.some((p) => p.originator_id === transfersId && p.version === 0);
   if (held.get(transfersId) !== "transfers" && !absent) {
     throw incomplete(`transfers ${transfersId}`, "the learner's transfer ledger is neither in the bundle nor proven absent");
+  }
+  for (const [id, why] of await namedEvidence(b)) { // rule 4, evidence: what it names
+    if (held.get(id) !== "evidence") throw incomplete(`evidence ${id}`, `${why}, is not in the bundle`);
   }
   const seen = new Set();
   for (const p of b.heads) { // rule 5 (and one proof per aggregate, absence proofs included)

@@ -280,3 +280,25 @@ def test_a_heads_line_with_trailing_text_and_a_second_absence_proof_fail_as_in_p
         python = python_verdict(path)
         assert python["exit"] == 1 and python["fault"]["kind"] == "bad-index-proof"
         assert page.fault == "bad-index-proof" and page.failed == ["completeness"]
+
+
+def test_dropping_one_evidence_aggregate_fails_on_the_page_as_in_python(
+    session: PageSession, tmp_path: Path,
+) -> None:
+    from tests.policy.scenario import every_rule_ledger
+
+    path = tmp_path / "rules.ledger"
+    every_rule_ledger(path).bank.close()
+    data = json.loads(build_bundle(path, "A1").to_json())
+    evidence = [a for a in data["aggregates"] if a["role"] == "evidence"]
+    assert len(evidence) >= 3
+    whole = session.check(write_json(tmp_path / "a1.json", data))
+    assert whole.fault is None
+    for gone in evidence:
+        oid = gone["originator_id"]
+        cut = write_json(tmp_path / f"minus-{oid}.json", {
+            **data, "aggregates": [a for a in data["aggregates"] if a is not gone],
+            "heads": [h for h in data["heads"] if h["originator_id"] != oid]})
+        python = python_verdict(cut)
+        shown = session.check(cut)
+        assert python["exit"] == 1 and shown.fault == python["fault"]["kind"], (oid, python)

@@ -75,3 +75,33 @@ def test_without_its_evidence_the_result_is_an_unauthorised_write_in_both_verifi
     assert "certified_by it names is 'LNPC'" in str(failed.value)
     result = standalone(str(stripped))
     assert result.returncode == 1 and "unauthorised-write" in result.stdout, result.stdout
+
+
+def test_dropping_one_evidence_aggregate_with_its_head_proof_is_incomplete_in_both_verifiers(
+    a1_bundle: Path, tmp_path: Path,
+) -> None:
+    """Evidence names evidence: the recognition its certificate, the certificate its alliance
+    and its status-list entry. Each one dropped together with its head proof (which rule 5
+    would otherwise catch) is an incomplete bundle, not an intact one, in both verifiers."""
+    data = json.loads(a1_bundle.read_text(encoding="utf-8"))
+    evidence = [a for a in data["aggregates"] if a["role"] == "evidence"]
+    assert len(evidence) >= 3
+    dropped_any_named = False
+    for gone in evidence:
+        oid = gone["originator_id"]
+        cut = {**data, "aggregates": [a for a in data["aggregates"] if a is not gone],
+               "heads": [h for h in data["heads"] if h["originator_id"] != oid]}
+        path = write_json(tmp_path / f"minus-{oid}.json", cut)
+        result = standalone(str(path))
+        try:
+            verify_bundle(Bundle.load(path))
+        except BundleVerificationError as e:
+            kind = e.fault.kind.value
+        else:
+            kind = "intact"
+        assert kind != "intact" and result.returncode == 1, (oid, result.stdout)
+        assert kind in result.stdout.split(":")[1], (kind, result.stdout)
+        if kind == "incomplete-aggregate":
+            dropped_any_named = True
+            assert f"evidence {oid}" in result.stdout
+    assert dropped_any_named

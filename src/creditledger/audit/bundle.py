@@ -31,7 +31,7 @@ from creditledger.crypto.heads import (
     verify_head_proof,
 )
 from creditledger.crypto.note import Checkpoint, open_checkpoint, origin_for
-from creditledger.domain.alliance import CertificateRecognition
+from creditledger.domain.alliance import CertificateRecognition, CourseCertificate
 from creditledger.domain.alliance.values import alliance_id
 from creditledger.domain.credential_status import status_entry_id
 from creditledger.domain.ids import learner_account_id, natural_key_id
@@ -60,6 +60,7 @@ _TOPIC_PREFIX = {
     "achievement": "creditledger.domain.achievement:Achievement.",
 }
 CERTIFICATE_RECOGNISED = topic(CertificateRecognition, "Recognised")
+CERTIFICATE_ISSUED = topic(CourseCertificate, "Issued")
 CREDITED = _TOPIC_PREFIX["account"] + "Credited"
 REVERSED = _TOPIC_PREFIX["account"] + "Reversed"
 RECOGNISED = _TOPIC_PREFIX["achievement"] + "Recognised"

@@ -11,14 +11,24 @@ signed root is ``bad-index-proof``. With a newer checkpoint the receiver holds, 
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import msgspec
 
-from creditledger.audit.bundle import BUNDLE_FORMAT_1, Bundle, credited_achievements
+from creditledger.audit.bundle import (
+    BUNDLE_FORMAT_1,
+    CERTIFICATE_ISSUED,
+    CERTIFICATE_RECOGNISED,
+    Bundle,
+    credited_achievements,
+)
 from creditledger.audit.bundle_faults import BundleFaultKind as Kind
 from creditledger.audit.bundle_faults import fault_error
 from creditledger.crypto.heads import InvalidHeadProof, heads_root_of, verify_head_proof
 from creditledger.crypto.keys import PublicKey
 from creditledger.crypto.note import Checkpoint, open_checkpoint, origin_for
+from creditledger.domain.alliance.values import alliance_id
+from creditledger.domain.credential_status import status_entry_id
 from creditledger.domain.ids import natural_key_id
 from creditledger.errors import CheckpointError, UnusableLedgerError
 
@@ -68,6 +78,10 @@ def check_completeness(bundle: Bundle, cp: Checkpoint) -> str | None:
         raise fault_error(Kind.INCOMPLETE_AGGREGATE, f"transfers {transfers}: the learner's "
                           "transfer ledger is neither in the bundle nor proven absent",
                           aggregate=transfers)
+    for aid, why in _named_evidence(bundle):  # rule 4, evidence: what it names
+        if held_ids.get(aid) != "evidence":
+            raise fault_error(Kind.INCOMPLETE_AGGREGATE, f"evidence {aid}, {why}, is not in "
+                              "the bundle", aggregate=aid)
     seen: set[str] = set()
     for p in proofs:  # rule 5 (and one proof per aggregate, absence proofs included)
         if p.originator_id not in held_ids and not (p.originator_id == transfers
@@ -81,6 +95,36 @@ def check_completeness(bundle: Bundle, cp: Checkpoint) -> str | None:
     return (f"complete: {len(bundle.aggregates)} aggregates, each up to its head in the "
             f"checkpoint's index of heads (size {cp.size})"
             + (", and no transfer ledger" if absent else ""))
+
+
+def _named_evidence(bundle: Bundle) -> list[tuple[str, str]]:
+    """The evidence that held evidence names: a certificate recognition's certificate, and a
+    certificate's alliance and status-list entry — (id, why), each to be held as evidence."""
+    named: list[tuple[str, str]] = []
+    for a in bundle.aggregates:
+        if a.role != "evidence" or not a.events:
+            continue
+        first = a.events[0]
+        try:
+            state = msgspec.json.decode(first.state)
+            if first.topic == CERTIFICATE_RECOGNISED:
+                named.append((UUID(str(state["certificate_id"])).hex,
+                              f"the certificate recognition {a.originator_id} names"))
+            elif first.topic == CERTIFICATE_ISSUED:
+                facts = state["facts"]
+                named.append((alliance_id(str(facts["alliance"])).hex,
+                              f"the alliance of certificate {a.originator_id}"))
+                status = facts.get("status")
+                if status is not None:
+                    named.append((status_entry_id(str(status["key_id"]),
+                                                  int(status["list_number"]),
+                                                  int(status["index"])).hex,
+                                  f"the status-list entry of certificate {a.originator_id}"))
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
+            raise fault_error(Kind.UNREADABLE, "an evidence event names no certificate, "
+                              "alliance or status entry", first.position,
+                              a.originator_id) from err
+    return named
 
 
 def _credited(bundle: Bundle) -> list[str]:
