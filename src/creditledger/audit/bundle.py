@@ -21,7 +21,7 @@ from uuid import UUID
 
 import msgspec
 
-from creditledger.audit.checkpoints import read_genesis, recorded_checkpoints
+from creditledger.audit.checkpoints import choose_checkpoint
 from creditledger.audit.documents import read_typed
 from creditledger.crypto.heads import (
     HeadProof,
@@ -30,7 +30,7 @@ from creditledger.crypto.heads import (
     heads_root_of,
     verify_head_proof,
 )
-from creditledger.crypto.note import Checkpoint, open_checkpoint, origin_for
+from creditledger.crypto.note import Checkpoint
 from creditledger.domain.alliance import CertificateRecognition, CourseCertificate
 from creditledger.domain.alliance.values import alliance_id
 from creditledger.domain.credential_status import status_entry_id
@@ -187,14 +187,7 @@ def build_bundle(path: str | Path, learner_id: str, checkpoint: str | None = Non
     """
     with LedgerTree.open(path) as tree, tree.snapshot():
         conn = tree.conn
-        ledger_id, root_key = read_genesis(conn)
-        if checkpoint is None:
-            recorded = recorded_checkpoints(conn, ledger_id)
-            if not recorded:
-                raise UnusableLedgerError(
-                    f"{path}: no checkpoint recorded yet; publish one (creditledger checkpoint)")
-            checkpoint = recorded[-1].note
-        cp = open_checkpoint(checkpoint, origin_for(ledger_id), [root_key])
+        ledger_id, root_key, checkpoint, cp = choose_checkpoint(conn, path, checkpoint)
         if cp.size > tree.size or tree.root(cp.size) != cp.root:
             raise InconsistentLedgerError(
                 f"the ledger's first {cp.size} events do not match the checkpoint: it was "

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import msgspec
 from eventsourcing.application import AggregateNotFoundError
@@ -99,6 +99,31 @@ def read_genesis(conn: Queryable) -> tuple[str, PublicKey]:
         raise UnusableLedgerError("the ledger has no genesis event")
     state = decode_state(GENESIS_TOPIC, bytes(row[1]))
     return str(state["ledger_id"]), PublicKey(state["root"].public_key)
+
+
+class ChosenCheckpoint(NamedTuple):
+    """A ledger's id and root key, and the checkpoint a command works against (its note and
+    what the note says, signature checked)."""
+
+    ledger_id: str
+    root_key: PublicKey
+    note: str
+    checkpoint: Checkpoint
+
+
+def choose_checkpoint(conn: Queryable, where: str | Path, note: str | None = None
+                      ) -> ChosenCheckpoint:
+    """``note`` (default: the ledger's last recorded checkpoint), opened with the ledger's root
+    key; :class:`UnusableLedgerError` naming ``where`` if none was recorded yet."""
+    ledger_id, root_key = read_genesis(conn)
+    if note is None:
+        recorded = recorded_checkpoints(conn, ledger_id)
+        if not recorded:
+            raise UnusableLedgerError(
+                f"{where}: no checkpoint recorded yet; publish one (creditledger checkpoint)")
+        note = recorded[-1].note
+    return ChosenCheckpoint(ledger_id, root_key, note,
+                            open_checkpoint(note, origin_for(ledger_id), [root_key]))
 
 
 def recorded_checkpoints(conn: Queryable, ledger_id: str) -> list[RecordedCheckpoint]:

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from creditledger.audit.checkpoints import read_genesis, recorded_checkpoints
+from creditledger.audit.checkpoints import choose_checkpoint
 from creditledger.audit.witness import AddCheckpoint
 from creditledger.crypto.cosignature import WitnessKey, cosignature_time
-from creditledger.crypto.note import SignedNote, open_checkpoint, origin_for
+from creditledger.crypto.note import SignedNote
 from creditledger.errors import CheckpointError, InconsistentLedgerError, UnusableLedgerError
 from creditledger.store.tree import LedgerTree
 
@@ -27,13 +27,7 @@ def checkpoint_request(path: str | Path, old_size: int, checkpoint: str | None =
     ``old_size``: the consistency proof from it to ``checkpoint`` (default: the last recorded),
     read from the ledger at ``path``."""
     with LedgerTree.open(path) as tree, tree.snapshot():
-        ledger_id, root_key = read_genesis(tree.conn)
-        if checkpoint is None:
-            recorded = recorded_checkpoints(tree.conn, ledger_id)
-            if not recorded:
-                raise UnusableLedgerError(f"{path}: no checkpoint recorded yet")
-            checkpoint = recorded[-1].note
-        cp = open_checkpoint(checkpoint, origin_for(ledger_id), [root_key])
+        _, _, checkpoint, cp = choose_checkpoint(tree.conn, path, checkpoint)
         if cp.size > tree.size or tree.root(cp.size) != cp.root:
             raise InconsistentLedgerError(
                 f"the ledger's first {cp.size} events do not match the checkpoint")

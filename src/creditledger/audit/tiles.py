@@ -20,10 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from creditledger.audit.checkpoints import read_genesis, recorded_checkpoints
+from creditledger.audit.checkpoints import choose_checkpoint
 from creditledger.crypto.merkle import EMPTY_ROOT, node_hash
-from creditledger.crypto.note import open_checkpoint, origin_for
-from creditledger.errors import CorruptTreeError, UnusableLedgerError
+from creditledger.errors import CorruptTreeError
 from creditledger.store.readers import open_reader
 
 HEIGHT = 8
@@ -55,13 +54,7 @@ def publish_tiles(ledger: str | Path, directory: str | Path,
     tiles of its tree to ``directory``/checkpoint and ``directory``/tile/..."""
     out = Path(directory)
     with open_reader(ledger) as reader, reader.translate_errors(), reader.snapshot():
-        ledger_id, root_key = read_genesis(reader.queries)
-        if checkpoint is None:
-            recorded = recorded_checkpoints(reader.queries, ledger_id)
-            if not recorded:
-                raise UnusableLedgerError(f"{ledger}: no checkpoint recorded yet")
-            checkpoint = recorded[-1].note
-        cp = open_checkpoint(checkpoint, origin_for(ledger_id), [root_key])
+        _, _, checkpoint, cp = choose_checkpoint(reader.queries, ledger, checkpoint)
         leaves = (bytes(h) for (h,) in reader.scan(
             "SELECT hash FROM stored_events WHERE position<=? ORDER BY position", (cp.size,)))
         count, root = 0, EMPTY_ROOT
